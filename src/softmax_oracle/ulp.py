@@ -1,0 +1,387 @@
+"""Error metrics in units of the last place (ULP), exact and format-aware.
+
+Floats of one format are mapped to ordered integers with the sign-magnitude
+trick: a float with bit pattern ``b`` (``w`` bits wide) maps to
+
+.. math::
+
+    \\operatorname{ord}(x) = \\begin{cases}
+        b & \\text{sign bit clear} \\\\
+        -(b \\mathbin{\\&} (2^{w-1} - 1)) & \\text{sign bit set}
+    \\end{cases}
+
+so that consecutive floats map to consecutive integers, ``+0`` and ``-0``
+both map to ``0`` and ``+inf`` to one above the largest finite value.  The
+ULP distance of two floats is ``|ord(a) - ord(b)|``, computed without
+overflow (``numpy.testing``'s ``nulp_diff`` works in int64 and is wrong for
+opposite signs: ``3e38`` and ``-3e38`` in float32 are about ``4.3e9`` steps
+apart, not ``2e7``).  bfloat16 goes through its ``uint16`` bits, since
+``numpy.finfo`` does not know it.
+
+The fractional ULP error of a float ``y`` against an exact value ``x`` is
+
+.. math::
+
+    \\operatorname{err}(y, x) = \\frac{|y - x|}{\\operatorname{ulp}(x)},
+    \\qquad
+    \\operatorname{ulp}(x) = 2^{\\max(e,\\, e_{\\min}) - p + 1}
+    \\text{ for } 2^e \\le |x| < 2^{e+1},
+
+with ``p`` the precision and ``e_min`` the smallest normal exponent of the
+format (``ulp(0)`` is the smallest subnormal).  This is the Goldberg/Muller
+``ulp``: at a power of two it is the spacing *above* ``2**e``; beyond the
+largest finite value the formula goes on as if the exponent range were
+unbounded.  With it, ``err <= 0.5`` exactly when ``y`` is a correctly
+rounded value of ``x``.
+
+A *class mismatch* (NaN where a number is due, a number where NaN is due, an
+infinity where a finite value is due or the reverse, the wrong infinity, the
+wrong sign of zero where the mathematics fixes it) is a category of its own,
+reported by :func:`class_mismatches`; :func:`ulp_error` gives NaN there,
+never a big number.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import numpy as np
+from mpmath import libmp
+
+from .errors import InvalidInput
+from .formats import Format, format_of
+
+__all__ = [
+    "Mismatch",
+    "ordered",
+    "ulp_distance",
+    "ulp",
+    "ulp_error",
+    "relative_error",
+    "bits_of_error",
+    "class_mismatches",
+    "overflow_threshold",
+]
+
+
+class Mismatch(enum.IntEnum):
+    """Kinds of class mismatch between a result and the value that is due."""
+
+    NONE = 0
+    NAN_FOR_NUMBER = 1  # got NaN, a number (finite or infinite) is due
+    NUMBER_FOR_NAN = 2  # got a number, NaN is due
+    INF_FOR_FINITE = 3  # got +-inf, a finite value is due
+    FINITE_FOR_INF = 4  # got a finite value, +-inf is due
+    WRONG_INFINITY = 5  # got -inf for +inf or the reverse
+    ZERO_SIGN = 6  # got -0 for +0 or the reverse, where the exact value fixes the sign
+
+    @property
+    def description(self) -> str:
+        return _DESCRIPTIONS[self]
+
+
+_DESCRIPTIONS = {
+    Mismatch.NONE: "same class",
+    Mismatch.NAN_FOR_NUMBER: "NaN where a number is due",
+    Mismatch.NUMBER_FOR_NAN: "a number where NaN is due",
+    Mismatch.INF_FOR_FINITE: "an infinity where a finite value is due",
+    Mismatch.FINITE_FOR_INF: "a finite value where an infinity is due",
+    Mismatch.WRONG_INFINITY: "the infinity of the wrong sign",
+    Mismatch.ZERO_SIGN: "a zero of the wrong sign",
+}
+
+
+def _float_array(x: Any, name: str) -> tuple[np.ndarray, Format]:
+    arr = np.asarray(x)
+    return arr, format_of(arr.dtype, argument=f"{name}.dtype")
+
+
+def _same_format(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray, Format]:
+    a_arr, fa = _float_array(a, "a")
+    b_arr, fb = _float_array(b, "b")
+    if fa != fb:
+        raise InvalidInput(f"a and b must have the same format; got a of {fa.name} and b of {fb.name}")
+    try:
+        a_arr, b_arr = np.broadcast_arrays(a_arr, b_arr)
+    except ValueError:
+        raise InvalidInput(f"a and b must broadcast; got shapes {a_arr.shape} and {b_arr.shape}") from None
+    return a_arr, b_arr, fa
+
+
+def ordered(x: Any) -> np.ndarray:
+    """The ordered integers of the floats in ``x`` (int64, same shape).
+
+    ``ord(x) = b`` for a clear sign bit and ``-(b & (2**(w-1) - 1))`` for a set
+    one, ``b`` the ``w``-bit pattern: consecutive floats map to consecutive
+    integers and ``+-0`` to ``0``.  NaNs map beyond ``+-inf`` (``|ord| >
+    ord(inf)``) and must be masked by the caller.
+
+    Examples
+    --------
+    >>> int(ordered(np.float32(1.0)) - ordered(np.nextafter(np.float32(1.0), np.float32(0))))
+    1
+    """
+    arr, fmt = _float_array(x, "x")
+    w = fmt.bits
+    bits = np.array(arr, order="C").view(fmt.uint_dtype).astype(np.int64)
+    magnitude = bits & ((1 << (w - 1)) - 1)
+    return np.where(bits >> (w - 1) != 0, -magnitude, magnitude)
+
+
+def ulp_distance(a: Any, b: Any) -> Any:
+    """Number of floats steps from ``a`` to ``b``: ``|ord(a) - ord(b)|``, exactly.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Floats of one format (float64, float32, float16 or bfloat16).
+
+    Returns
+    -------
+    int or numpy.ndarray
+        A Python ``int`` for scalar inputs, else a ``uint64`` array: every
+        distance between two non-NaN values of a format of at most 64 bits is
+        below ``2**64``, so the array is exact.  ``+0`` and ``-0`` are ``0``
+        apart; ``inf`` is one step above the largest finite value; two NaNs
+        are ``0`` apart.
+
+    Raises
+    ------
+    InvalidInput
+        If the formats differ, or a NaN faces a number (a class mismatch:
+        see :func:`class_mismatches`).
+
+    Examples
+    --------
+    >>> ulp_distance(np.float32(3e38), np.float32(-3e38))
+    4274217932
+    """
+    a_arr, b_arr, _ = _same_format(a, b)
+    a_nan, _, _, _ = _decode(a_arr)
+    b_nan, _, _, _ = _decode(b_arr)
+    if np.any(a_nan != b_nan):
+        index = tuple(int(i) for i in np.argwhere(a_nan != b_nan)[0])
+        raise InvalidInput(
+            f"ulp distance is undefined between NaN and a number (a class mismatch); first at index {index}"
+        )
+    oa = np.where(a_nan, 0, ordered(a_arr))
+    ob = np.where(b_nan, 0, ordered(b_arr))
+    ua, ub = oa.astype(np.uint64), ob.astype(np.uint64)
+    # modular uint64 subtraction is exact because the true difference is in [0, 2**64)
+    dist = np.where(oa >= ob, ua - ub, ub - ua)
+    return int(dist) if dist.ndim == 0 else dist
+
+
+def bits_of_error(got: Any, expected: Any) -> Any:
+    """Bits of error (Herbie): ``log2(1 + ulp_distance(got, expected))``.
+
+    ``0`` for an exact match; ``expected`` is normally the correctly rounded
+    value.  A float for scalar inputs, else a float64 array.
+    """
+    dist = ulp_distance(got, expected)
+    if isinstance(dist, int):
+        return math.log2(1 + dist)
+    return np.log2(1.0 + dist.astype(np.float64))
+
+
+def overflow_threshold(fmt: Format) -> mpmath.mpf:
+    """The least magnitude that rounds to infinity: ``(2 - 2**-p) * 2**emax``."""
+    return mpmath.mpf(libmp.from_man_exp((1 << (fmt.precision + 1)) - 1, fmt.emax - fmt.precision))
+
+
+def _as_exact(value: Any) -> Any:
+    """An exact value as an mpmath tuple or a Fraction (kept exact)."""
+    if isinstance(value, mpmath.mpf):
+        return value._mpf_
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return libmp.from_int(int(value))
+    if isinstance(value, (float, np.floating)) or type(value).__name__ == "bfloat16":
+        return libmp.from_float(float(value))  # exact: every format here fits in a double
+    raise InvalidInput(f"exact values must be mpmath.mpf, Fraction, int or float; got {value!r}")
+
+
+def _quantum(e: int, fmt: Format) -> int:
+    q = e - fmt.precision + 1
+    return max(q, fmt.emin - fmt.precision + 1) if fmt.bounded else q
+
+
+def _exponent(x: Any) -> int | None:
+    """``e`` with ``2**e <= |x| < 2**(e+1)``; ``None`` for zero."""
+    if isinstance(x, Fraction):
+        if x == 0:
+            return None
+        a = abs(x)
+        e = a.numerator.bit_length() - a.denominator.bit_length()
+        return e - 1 if a < Fraction(2) ** e else e
+    if x == libmp.fzero:
+        return None
+    _, man, exp, bc = x
+    return exp + bc - 1
+
+
+def ulp(x: Any, fmt: Any) -> Fraction:
+    """``ulp(x)`` in ``fmt``: ``2**(max(e, emin) - p + 1)`` for ``2**e <= |x| < 2**(e+1)``.
+
+    ``ulp(0)`` is the smallest subnormal; beyond the largest finite value the
+    exponent is not capped (see the module docstring).  Returned exactly.
+    """
+    fmt = format_of(fmt, argument="fmt")
+    ex = _as_exact(x)
+    if not isinstance(ex, Fraction) and ex in (libmp.finf, libmp.fninf, libmp.fnan):
+        raise InvalidInput(f"ulp is defined for finite values only; got x={x!r}")
+    e = _exponent(ex)
+    q = _quantum(fmt.emin if e is None else e, fmt)
+    return Fraction(2) ** q
+
+
+def _special(x: Any) -> str:
+    if isinstance(x, Fraction):
+        return ""
+    return {libmp.finf: "+inf", libmp.fninf: "-inf", libmp.fnan: "nan"}.get(x, "")
+
+
+def _error_one(y: float, x: Any, fmt: Format, threshold: Any, relative: bool) -> float:
+    ys = "nan" if math.isnan(y) else ("+inf" if y == math.inf else ("-inf" if y == -math.inf else ""))
+    xs = _special(x)
+    if xs or ys:
+        if xs == ys:
+            return 0.0
+        if ys in ("+inf", "-inf") and not xs:
+            # an infinity that is the correct rounding of a finite value beyond the range
+            big = libmp.mpf_ge(libmp.mpf_abs(_mpf(x)), threshold)
+            if big and (ys == "+inf") == (_sign(x) > 0):
+                return 0.0 if relative else 0.5
+        return math.nan
+    if isinstance(x, Fraction):
+        diff = abs(Fraction(y) - x)
+        if relative:
+            return (math.inf if diff else 0.0) if x == 0 else float(diff / abs(x))
+        e = _exponent(x)
+        return float(diff / Fraction(2) ** _quantum(fmt.emin if e is None else e, fmt))
+    diff = libmp.mpf_abs(libmp.mpf_sub(libmp.from_float(y), x, 53, libmp.round_nearest))
+    if relative:
+        if x == libmp.fzero:
+            return math.inf if diff != libmp.fzero else 0.0
+        return libmp.to_float(libmp.mpf_div(diff, libmp.mpf_abs(x), 53, libmp.round_nearest))
+    e = _exponent(x)
+    q = _quantum(fmt.emin if e is None else e, fmt)
+    return libmp.to_float(libmp.mpf_shift(diff, -q))
+
+
+def _mpf(x: Any) -> Any:
+    if isinstance(x, Fraction):
+        return libmp.from_rational(x.numerator, x.denominator, 128, libmp.round_nearest)
+    return x
+
+
+def _sign(x: Any) -> int:
+    if isinstance(x, Fraction):
+        return (x > 0) - (x < 0)
+    return libmp.mpf_sign(x)
+
+
+def _errors(got: Any, exact: Any, fmt: Any, relative: bool) -> Any:
+    g_arr, gfmt = _float_array(got, "got")
+    fmt = gfmt if fmt is None else format_of(fmt, argument="fmt")
+    x_arr = np.asarray(exact, dtype=object)
+    try:
+        g_arr, x_arr = np.broadcast_arrays(g_arr, x_arr)
+    except ValueError:
+        raise InvalidInput(f"got and exact must broadcast; got shapes {g_arr.shape} and {x_arr.shape}") from None
+    threshold = overflow_threshold(fmt)._mpf_
+    with np.errstate(invalid="ignore"):  # exact widening; bfloat16 NaN payloads warn
+        g64 = g_arr.astype(np.float64)
+    out = np.fromiter(
+        (_error_one(float(y), _as_exact(x), fmt, threshold, relative) for y, x in zip(g64.flat, x_arr.flat)),
+        dtype=np.float64,
+        count=g64.size,
+    ).reshape(g64.shape)
+    return float(out) if out.ndim == 0 else out
+
+
+def ulp_error(got: Any, exact: Any, *, fmt: Any = None) -> Any:
+    """Fractional ULP error ``|got - exact| / ulp(exact)``; ``0.5`` means correctly rounded.
+
+    Parameters
+    ----------
+    got : array_like
+        Floats of one of the four formats.
+    exact : array_like
+        Exact values (``mpmath.mpf`` of any precision, ``Fraction``, ``int``
+        or ``float``), broadcast against ``got``.
+    fmt : Format or dtype-like, optional
+        Format whose ``ulp`` is the unit; default ``got``'s.
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The error, rounded once to float64.  Special values: ``0`` where
+        ``got`` is the same NaN or infinity as ``exact``; ``0.5`` where
+        ``got`` is the infinity that a finite ``exact`` rounds to (beyond the
+        overflow threshold ``(2 - 2**-p) * 2**emax``, no float is closer);
+        ``NaN`` for every other class mismatch (see :func:`class_mismatches`).
+
+    Examples
+    --------
+    >>> ulp_error(np.float32(1.0), mpmath.mpf(1) + mpmath.mpf(2) ** -24)
+    0.5
+    """
+    return _errors(got, exact, fmt, relative=False)
+
+
+def relative_error(got: Any, exact: Any, *, fmt: Any = None) -> Any:
+    """Relative error ``|got - exact| / |exact|`` (``inf`` for a nonzero ``got`` at an exact zero).
+
+    Same conventions as :func:`ulp_error` for NaN and infinities, except that an
+    infinity that is the correct rounding of a finite value scores ``0``.
+    """
+    return _errors(got, exact, fmt, relative=True)
+
+
+def _decode(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """NaN, infinity, zero and sign-bit masks of a float array of any format."""
+    with np.errstate(invalid="ignore"):  # casting bfloat16 NaN payloads warns
+        as64 = arr.astype(np.float64)
+    return np.isnan(as64), np.isinf(as64), as64 == 0, np.signbit(as64)
+
+
+def class_mismatches(got: Any, expected: Any, *, zero_sign: Any = True) -> np.ndarray:
+    """The :class:`Mismatch` of each element of ``got`` against the ``expected`` float.
+
+    Parameters
+    ----------
+    got, expected : array_like
+        Floats (any of the four formats, not necessarily the same);
+        ``expected`` is normally the correctly rounded value.
+    zero_sign : bool or array_like of bool
+        Where true, a zero of the wrong sign is a mismatch.  Pass
+        ``exact != 0``: the sign of a rounded zero matters when the exact value
+        underflowed (its sign is fixed), not when the exact value is zero.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``int8`` codes of :class:`Mismatch` (``0`` = same class), broadcast
+        shape of the inputs.
+    """
+    g, e = np.broadcast_arrays(np.asarray(got), np.asarray(expected))
+    g_nan, g_inf, g_zero, g_neg = _decode(g)
+    e_nan, e_inf, e_zero, e_neg = _decode(e)
+    code = np.zeros(g.shape, dtype=np.int8)
+    conditions = [
+        (g_nan & ~e_nan, Mismatch.NAN_FOR_NUMBER),
+        (~g_nan & e_nan, Mismatch.NUMBER_FOR_NAN),
+        (g_inf & ~e_inf & ~e_nan, Mismatch.INF_FOR_FINITE),
+        (~g_inf & ~g_nan & e_inf, Mismatch.FINITE_FOR_INF),
+        (g_inf & e_inf & (g_neg != e_neg), Mismatch.WRONG_INFINITY),
+        (g_zero & e_zero & (g_neg != e_neg) & np.asarray(zero_sign, dtype=bool), Mismatch.ZERO_SIGN),
+    ]
+    for mask, kind in conditions:
+        code[mask] = kind
+    return code
