@@ -1,0 +1,117 @@
+"""Terms of the softmax family (logsumexp, softmax, log_softmax) and their gradients.
+
+Each function returns the :class:`~._ziv.Term` of one output element from a
+:class:`~._rows.Row`; the formulas are in the module docstring of ``_rows``.
+Edge semantics (decided once, documented in the public docstrings):
+
+* a NaN in a row makes every output of the row NaN;
+* ``+inf`` in a row: logsumexp ``+inf``; softmax, log_softmax and every
+  gradient NaN (``inf - inf``);
+* ``-inf`` logits are masks: softmax ``0``, log_softmax ``-inf``, and the rest
+  of the row is computed without them;
+* a row with no finite logit (all ``-inf``, or empty): logsumexp ``-inf``,
+  softmax / log_softmax / gradients NaN (``0 / 0``).
+"""
+
+from __future__ import annotations
+
+import math
+
+from gmpy2 import mpq
+
+from ._interval import Precision
+from ._rows import Row
+from ._ziv import Term, exact, special
+
+__all__ = [
+    "logsumexp",
+    "softmax",
+    "log_softmax",
+    "grad_logsumexp",
+    "grad_softmax",
+    "grad_log_softmax",
+    "finite_q",
+]
+
+_NAN = special(math.nan)
+
+
+def finite_q(g: float) -> mpq | None:
+    """The exact rational of a finite float, or None for NaN and infinities."""
+    return mpq(g) if math.isfinite(g) else None
+
+
+def logsumexp(row: Row) -> Term:
+    """``m + L``."""
+    if row.status == "nan":
+        return _NAN
+    if row.status == "posinf":
+        return special(math.inf)
+    if row.status == "empty":
+        return special(-math.inf)
+    return Term(row.m, ((mpq(1), row.log_sum, row.l_sign),))
+
+
+def softmax(row: Row, j: int) -> Term:
+    """``s_j = D_j + r_j``."""
+    if row.status != "ok":
+        return _NAN
+    if row.is_masked(j):
+        return exact(mpq(0))
+    d, sign = row.split(j)
+    return Term(d, ((mpq(1), lambda p: row.prob_rest(j, p), sign),))
+
+
+def log_softmax(row: Row, j: int) -> Term:
+    """``d_j - L``."""
+    if row.status != "ok":
+        return _NAN
+    if row.is_masked(j):
+        return special(-math.inf)
+    return Term(row.d[j], ((mpq(-1), row.log_sum, row.l_sign),))
+
+
+def grad_logsumexp(row: Row, j: int, g: float) -> Term:
+    """``g * s_j``."""
+    gq = finite_q(g)
+    if row.status != "ok" or gq is None:
+        return _NAN
+    d, sign = row.split(j)
+    return Term(gq * d, ((gq, lambda p: row.prob_rest(j, p), sign),))
+
+
+def grad_log_softmax(row: Row, j: int, g: list[float]) -> Term:
+    """``g_j - s_j * sum(g)``."""
+    qs = [finite_q(v) for v in g]
+    if row.status != "ok" or any(q is None for q in qs):
+        return _NAN
+    total = sum(qs, mpq(0))
+    d, sign = row.split(j)
+    return Term(qs[j] - total * d, ((-total, lambda p: row.prob_rest(j, p), sign),))
+
+
+def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
+    """``s_j * (g_j - sum_i g_i s_i)``.
+
+    With ``gbar`` the mean of ``g`` over the maxima, ``gamma_j = g_j - gbar``
+    and ``rho = sum_{tail} (g_i - gbar) exp(d_i) / S`` (exact coefficients, so
+    equal gradients cancel exactly), the value is
+    ``D_j gamma_j + r_j gamma_j - s_j rho``.
+    """
+    qs = [finite_q(v) for v in g]
+    if row.status != "ok" or any(q is None for q in qs):
+        return _NAN
+    if row.is_masked(j):
+        return exact(mpq(0))
+    gbar = sum((qs[i] for i in row.maxima), mpq(0)) / row.k
+    gamma = qs[j] - gbar
+    coeffs = {i: qs[i] - gbar for i in row.tail}
+    d, sign = row.split(j)
+    parts: list = [(gamma, lambda p: row.prob_rest(j, p), sign)]
+    if any(c != 0 for c in coeffs.values()):
+
+        def s_rho(p: Precision):
+            return p.mul(row.prob(j, p), row.weighted_tail(coeffs, p))
+
+        parts.append((mpq(-1), s_rho, None))
+    return Term(d * gamma, tuple(parts))

@@ -1,0 +1,143 @@
+"""Terms and Ziv's rounding loop.
+
+Every output element of the oracle is a :class:`Term`:
+
+    value = exact + sum_i coeff_i * Y_i
+
+where ``exact`` and every ``coeff_i`` are exact rationals (``gmpy2.mpq``) and
+every ``Y_i`` is a transcendental quantity given by a function returning a
+proven enclosure at a requested working precision, with its sign known
+exactly (or ``None`` when it is not).  Special results (NaN, infinities) are
+terms too.
+
+:func:`decide` rounds a term to a format by Ziv's strategy: enclose the value
+at a working precision, and accept when both ends of the enclosure round to
+the same value of the format; otherwise double the precision.  The exact part
+and the sign of the remainder settle what no precision can: when ``exact`` is a
+rounding midpoint (``2**53 + 1``) and the remainder a positive quantity too
+small to compute (``log1p(exp(-(2**53 + 1)))``), the value is known to lie
+strictly above the midpoint, so it rounds up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from gmpy2 import mpq
+
+from ..formats import Format
+from ..rounding import NAN, Rounded, round_dyadic, round_fraction
+from ._interval import Interval, Precision, precision
+
+__all__ = ["Term", "Part", "decide", "Undecided", "MAX_BITS", "special", "exact"]
+
+MAX_BITS = 1 << 15
+"""Precision cap, in bits; :func:`decide` raises :class:`Undecided` past it."""
+
+Enclosure = Callable[[Precision], Interval]
+Part = tuple[mpq, Enclosure, "int | None"]  # (coefficient, enclosure, exact sign of the enclosed value)
+
+_Q0 = mpq(0)
+
+
+class Undecided(Exception):
+    """Raised by :func:`decide` when the precision cap is reached."""
+
+    def __init__(self, max_bits: int) -> None:
+        self.max_bits = max_bits
+        super().__init__(max_bits)
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """``exact + sum(coeff * Y)`` or a special value (see the module docstring)."""
+
+    exact: mpq = _Q0
+    parts: tuple[Part, ...] = ()
+    special: float | None = None
+
+    @property
+    def sign(self) -> int | None:
+        """Exact sign of the remainder ``sum(coeff * Y)``: -1, 0, 1, or None if unknown."""
+        signs = set()
+        for c, _, s in self.parts:
+            if c == 0 or s == 0:
+                continue
+            if s is None:
+                return None
+            signs.add(s if c > 0 else -s)
+        if not signs:
+            return 0
+        return signs.pop() if len(signs) == 1 else None
+
+    def remainder(self, p: Precision) -> Interval:
+        return p.fsum(p.scale(f(p), c) for c, f, s in self.parts if c != 0 and s != 0)
+
+
+def special(value: float) -> Term:
+    """A NaN or infinite (or signed-zero) result."""
+    return Term(special=value)
+
+
+def exact(value: mpq) -> Term:
+    """A result that is the exact rational ``value``."""
+    return Term(exact=mpq(value))
+
+
+def _special_rounded(value: float) -> Rounded:
+    if value != value:
+        return NAN
+    if value in (float("inf"), float("-inf")):
+        return Rounded(value < 0, 0, 0, "inf")
+    if value == 0:
+        return Rounded(str(value).startswith("-"), 0, 0)
+    raise ValueError(value)  # pragma: no cover - specials are NaN, inf or zero
+
+
+def _round_bound(x, fmt: Format) -> Rounded:
+    if not x.is_finite():
+        return _special_rounded(float(x))
+    mant, exp = x.as_mantissa_exp()
+    return round_dyadic(int(mant), int(exp), fmt)
+
+
+def start_bits(fmt: Format) -> int:
+    """First working precision for a format."""
+    return fmt.precision + 32
+
+
+def decide(term: Term, fmt: Format, *, max_bits: int = MAX_BITS) -> Rounded:
+    """The value of ``term`` correctly rounded to ``fmt``.
+
+    Raises
+    ------
+    Undecided
+        If ``max_bits`` bits of working precision do not decide the rounding.
+    """
+    if term.special is not None:
+        return _special_rounded(term.special)
+    d = term.exact
+    sign = term.sign
+    if sign == 0:
+        return round_fraction(int(d.numerator), int(d.denominator), fmt)
+    bits = start_bits(fmt)
+    while bits <= max_bits:
+        p = precision(bits)
+        r_lo, r_hi = term.remainder(p)
+        lo = p.down.add(r_lo, d)
+        hi = p.up.add(r_hi, d)
+        a, b = _round_bound(lo, fmt), _round_bound(hi, fmt)
+        if a == b:
+            return a
+        # A remainder of known sign makes `exact` itself a strict bound; the
+        # sign is known from the structure, or from a strictly signed enclosure.
+        s = 1 if r_lo > 0 else -1 if r_hi < 0 else sign
+        if s == 1 and lo <= d:
+            a = round_fraction(int(d.numerator), int(d.denominator), fmt, sticky=1)
+        elif s == -1 and hi >= d:
+            b = round_fraction(int(d.numerator), int(d.denominator), fmt, sticky=-1)
+        if a == b:
+            return a
+        bits *= 2
+    raise Undecided(max_bits)
