@@ -1,0 +1,223 @@
+"""Gradients with respect to ``input``, contracted with ``grad_output`` (default: ones).
+
+The formulas are written so that exact cancellations stay exact: with
+``softmax = t / T`` (``t = exp(x - max)``, ``T = sum(t)``),
+
+    grad logsumexp   = g t / T
+    grad softmax     = (t / T) (g - (sum_j g_j t_j) / T)     g = ones: sum(g t) is T bit for bit -> 0
+    grad log_softmax = g - t (sum_j g_j) / T                  all-equal row: t = 1, (sum g)/T = 1 -> 0
+    grad cross_entropy (index target t) = f w_t (softmax - onehot), where
+        softmax_t - 1 = -(sum_{j != t} t_j) / T  is summed directly, not as a difference.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..arguments import (
+    binary_problem,
+    check_label_smoothing,
+    class_problem,
+    float_array,
+    grad_output_array,
+    normalize_axis,
+    output_format,
+    pair_problem,
+)
+from ._cast import round_to_format
+from ._family_api import as_rows, from_rows
+from ._loss_api import class_weights
+from ._select import Selector
+
+__all__ = ["GradientFunctions"]
+
+_QUIET = dict(invalid="ignore", divide="ignore", over="ignore", under="ignore")
+
+
+def _factor(grad_output: Any, reduction: str, out_shape: tuple[int, ...], den: Any, work: np.dtype) -> np.ndarray:
+    """Per-sample factor of each sample's gradient: g, g, or g / den for none, sum, mean."""
+    g = grad_output_array(grad_output, out_shape if reduction == "none" else ()).astype(work)
+    if reduction == "mean":
+        with np.errstate(**_QUIET):
+            g = g / np.asarray(den, dtype=work)
+    return g
+
+
+class GradientFunctions:
+    """``grad.<function>`` of one tier: same signatures as the functions, plus ``grad_output``."""
+
+    def __init__(self, select: Selector, tier: str) -> None:
+        self._select = select
+        self.tier = tier
+
+    # -- softmax family ---------------------------------------------------------------
+
+    def _rows(self, x: Any, axis: Any, dtype: Any, grad_output: Any, reduced: bool):
+        arr, fin = float_array(x, "x")
+        ax = normalize_axis(axis, arr.ndim)
+        fout = output_format(dtype, fin)
+        kernels, work = self._select(fin, fout, False)
+        out_shape = tuple(s for i, s in enumerate(arr.shape) if i != ax) if reduced else arr.shape
+        g = grad_output_array(grad_output, out_shape)
+        rows = as_rows(arr, ax, work)
+        g_rows = g.astype(work).reshape(-1, 1) if reduced else as_rows(g, ax, work)
+        t, total = kernels.softmax_parts(rows) if rows.size else (rows, rows[:, :1])
+        return arr.shape, ax, fout, t, total, g_rows
+
+    def logsumexp(self, x: Any, axis: Any = -1, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:
+        """g * softmax(x)."""
+        shape, ax, fout, t, total, g = self._rows(x, axis, dtype, grad_output, True)
+        with np.errstate(**_QUIET):
+            out = g * t / total
+        return round_to_format(from_rows(out, shape, ax), fout)
+
+    def softmax(self, x: Any, axis: Any = -1, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:
+        """softmax(x) * (g - sum(g * softmax(x)))."""
+        shape, ax, fout, t, total, g = self._rows(x, axis, dtype, grad_output, False)
+        with np.errstate(**_QUIET):
+            mean_g = np.sum(g * t, axis=-1, keepdims=True) / total
+            out = (t / total) * (g - mean_g)
+        return round_to_format(from_rows(out, shape, ax), fout)
+
+    def log_softmax(self, x: Any, axis: Any = -1, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:
+        """g - softmax(x) * sum(g)."""
+        shape, ax, fout, t, total, g = self._rows(x, axis, dtype, grad_output, False)
+        with np.errstate(**_QUIET):
+            out = g - t * (np.sum(g, axis=-1, keepdims=True) / total)
+        return round_to_format(from_rows(out, shape, ax), fout)
+
+    # -- elementwise ------------------------------------------------------------------------
+
+    def _pointwise(self, x: Any, dtype: Any, grad_output: Any):
+        arr, fin = float_array(x, "x")
+        fout = output_format(dtype, fin)
+        kernels, work = self._select(fin, fout, False)
+        g = grad_output_array(grad_output, arr.shape).astype(work)
+        return kernels, arr.astype(work), g, fout
+
+    def sigmoid(self, x: Any, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:
+        """g sigmoid(x) sigmoid(-x)."""
+        k, v, g, fout = self._pointwise(x, dtype, grad_output)
+        with np.errstate(**_QUIET):
+            return round_to_format(np.asarray(g * k.sigmoid(v) * k.sigmoid(-v)), fout)
+
+    def log_sigmoid(self, x: Any, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:
+        """g sigmoid(-x)."""
+        k, v, g, fout = self._pointwise(x, dtype, grad_output)
+        with np.errstate(**_QUIET):
+            return round_to_format(np.asarray(g * k.sigmoid(-v)), fout)
+
+    def softplus(self, x: Any, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:
+        """g sigmoid(x)."""
+        k, v, g, fout = self._pointwise(x, dtype, grad_output)
+        with np.errstate(**_QUIET):
+            return round_to_format(np.asarray(g * k.sigmoid(v)), fout)
+
+    # -- losses ----------------------------------------------------------------------------------
+
+    def cross_entropy(self, input: Any, target: Any, *, weight: Any = None, ignore_index: Any = -100,
+                      reduction: Any = "mean", label_smoothing: Any = 0.0, dtype: Any = None,
+                      grad_output: Any = None) -> np.ndarray:
+        """f (A softmax - a): a_c the coefficient of -log_softmax_c in the loss, A = sum_c a_c."""
+        eps = check_label_smoothing(label_smoothing)
+        prob = class_problem(input, target, weight, ignore_index, reduction, allow_probabilities=True)
+        fout = output_format(dtype, prob.input_format)
+        kernels, work = self._select(prob.input_format, fout, False)
+        rows = prob.input.astype(work, copy=False)
+        n_samples, n_classes = rows.shape
+        t, total = kernels.softmax_parts(rows) if rows.size else (rows, rows[:, :1])
+        with np.errstate(**_QUIET):
+            p = t / total
+            if prob.probabilities:
+                w = np.ones(n_classes, dtype=work) if prob.weight is None else prob.weight.astype(work)
+                y = prob.target.astype(work)
+                if eps:
+                    y = y * (1 - eps) + eps / n_classes
+                a = y * w
+                out = np.sum(a, axis=-1, keepdims=True) * p - a
+                den: Any = n_samples
+            else:
+                w, tgt, wt = class_weights(prob, work)
+                ignored = prob.target == prob.ignore_index
+                out = p.copy()
+                if rows.size:
+                    rest = t.copy()
+                    np.put_along_axis(rest, tgt[:, None], 0, axis=-1)
+                    np.put_along_axis(out, tgt[:, None], -np.sum(rest, axis=-1, keepdims=True) / total, axis=-1)
+                out = wt[:, None] * out
+                if eps:
+                    out = (1 - eps) * out + (eps / n_classes) * (np.sum(w) * p - w)
+                out[ignored] = 0
+                den = kernels.total(wt)
+            f = _factor(grad_output, prob.reduction, prob.out_shape, den, work)
+            out = out * f.reshape(-1, 1)
+        return round_to_format(prob.restore(out), fout)
+
+    def nll_loss(self, input: Any, target: Any, *, weight: Any = None, ignore_index: Any = -100,
+                 reduction: Any = "mean", dtype: Any = None, grad_output: Any = None) -> np.ndarray:
+        """-f w_t at the target class, 0 elsewhere."""
+        prob = class_problem(input, target, weight, ignore_index, reduction, allow_probabilities=False)
+        fout = output_format(dtype, prob.input_format)
+        kernels, work = self._select(prob.input_format, fout, False)
+        _, tgt, wt = class_weights(prob, work)
+        f = _factor(grad_output, prob.reduction, prob.out_shape, kernels.total(wt), work).reshape(-1)
+        out = np.zeros(prob.input.shape, dtype=work)
+        if out.size:
+            with np.errstate(**_QUIET):
+                np.put_along_axis(out, tgt[:, None], (-(wt * f))[:, None], axis=-1)
+        return round_to_format(prob.restore(out), fout)
+
+    def kl_div(self, input: Any, target: Any, *, reduction: Any = "mean", log_target: bool = False,
+               dtype: Any = None, grad_output: Any = None) -> np.ndarray:
+        """-f target, or -f exp(target) with ``log_target``."""
+        x, fin, y, reduction = pair_problem(input, target, reduction, ("none", "mean", "sum", "batchmean"))
+        fout = output_format(dtype, fin)
+        kernels, work = self._select(fin, fout, False)
+        den = x.size if reduction == "mean" else (x.shape[0] if x.ndim else 1)
+        f = _factor(grad_output, "mean" if reduction == "batchmean" else reduction, x.shape, den, work)
+        yw = y.astype(work)
+        with np.errstate(**_QUIET):
+            out = -(f * (np.exp(yw) if log_target else yw))
+            out = np.where(np.isnan(x), np.nan, out)
+        return round_to_format(np.asarray(out, dtype=work), fout)
+
+    def binary_cross_entropy(self, input: Any, target: Any, *, weight: Any = None, reduction: Any = "mean",
+                             dtype: Any = None, grad_output: Any = None) -> np.ndarray:
+        """f w (p - y) / (p (1 - p)); at p = 0 or 1 the terms with a zero coefficient drop out."""
+        prob = binary_problem(input, target, weight, reduction, probabilities=True)
+        fout = output_format(dtype, prob.input_format)
+        kernels, work = self._select(prob.input_format, fout, False)
+        p, y = prob.input.astype(work), prob.target.astype(work)
+        c = _factor(grad_output, prob.reduction, p.shape, p.size, work)
+        if prob.weight is not None:
+            c = c * prob.weight.astype(work)
+        with np.errstate(**_QUIET):
+            inner = (p - y) / (p * (1 - p))
+            edge = (p == 0) | (p == 1)
+            if edge.any():
+                first = np.where(y == 0, 0, -y / p)
+                second = np.where(y == 1, 0, (1 - y) / (1 - p))
+                inner = np.where(edge, first + second, inner)
+            out = c * inner
+        return round_to_format(np.asarray(out, dtype=work), fout)
+
+    def binary_cross_entropy_with_logits(self, input: Any, target: Any, *, weight: Any = None,
+                                         reduction: Any = "mean", pos_weight: Any = None, dtype: Any = None,
+                                         grad_output: Any = None) -> np.ndarray:
+        """f w ((1 - y) sigmoid(x) - pos_weight y sigmoid(-x)); sigmoid(x) - y without pos_weight."""
+        prob = binary_problem(input, target, weight, reduction, pos_weight=pos_weight, probabilities=False)
+        fout = output_format(dtype, prob.input_format)
+        kernels, work = self._select(prob.input_format, fout, False)
+        x, y = prob.input.astype(work), prob.target.astype(work)
+        c = _factor(grad_output, prob.reduction, x.shape, x.size, work)
+        if prob.weight is not None:
+            c = c * prob.weight.astype(work)
+        with np.errstate(**_QUIET):
+            if prob.pos_weight is None:
+                inner = kernels.sigmoid(x) - y
+            else:
+                inner = (1 - y) * kernels.sigmoid(x) - prob.pos_weight.astype(work) * y * kernels.sigmoid(-x)
+            out = c * inner
+        return round_to_format(np.asarray(out, dtype=work), fout)

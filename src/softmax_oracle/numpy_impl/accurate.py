@@ -1,0 +1,38 @@
+"""The accurate tier: the best a float implementation does at NumPy speed.
+
+float16, bfloat16 and float32 results are computed in float64 with the stable
+formulas and rounded once (bfloat16 through round-to-odd, see ``_cast``): at most
+0.51 ULP.  float64 softmax, log_softmax and logsumexp recover the rounding error of
+``x_i - max`` and of ``1 + S`` with TwoSum and use ``exp(d + e) ~ exp(d)(1 + e)``, so
+their error does not grow with ``|x_i - max|`` (at most 2 ULP).  float64 losses,
+elementwise functions and gradients are evaluated in x87 extended precision
+(``np.longdouble``, 64-bit significand) where the platform has it, then rounded once.
+Gradients under :data:`grad`.
+"""
+
+from __future__ import annotations
+
+from ._select import accurate_selector
+from ._tier import Tier
+
+__all__ = [
+    "logsumexp", "softmax", "log_softmax", "sigmoid", "log_sigmoid", "softplus",
+    "cross_entropy", "nll_loss", "kl_div", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "grad",
+]
+
+_TIER = Tier(accurate_selector, "accurate")
+
+logsumexp = _TIER.logsumexp
+softmax = _TIER.softmax
+log_softmax = _TIER.log_softmax
+sigmoid = _TIER.sigmoid
+log_sigmoid = _TIER.log_sigmoid
+softplus = _TIER.softplus
+cross_entropy = _TIER.cross_entropy
+nll_loss = _TIER.nll_loss
+kl_div = _TIER.kl_div
+binary_cross_entropy = _TIER.binary_cross_entropy
+binary_cross_entropy_with_logits = _TIER.binary_cross_entropy_with_logits
+grad = _TIER.grad
+"""Gradients w.r.t. ``input``: same signatures plus ``grad_output=None`` (ones)."""
