@@ -14,7 +14,7 @@ Examples
 The seeds' ``bigfloat`` experiment:
 
 >>> import numpy as np, softmax_oracle as so
->>> p = so.exact.softmax(np.array([1000.0, 2000.0, 3000.0, 4000.0, 5000.0]), bits=70)
+>>> p = so.exact.softmax(np.array([1000.0, 2000.0, 3000.0, 4000.0, 5000.0]), bits=100)
 >>> import mpmath
 >>> mpmath.nstr(p[0], 20)
 '6.6385371046556734993e-1738'

@@ -167,8 +167,8 @@ def sigmoid(x: Any, *, dtype: Any = None) -> np.ndarray:
     Examples
     --------
     >>> import numpy as np, softmax_oracle as so
-    >>> so.oracle.sigmoid(np.array([0.0, 40.0, -800.0]))
-    array([5.00000000e-001, 1.00000000e+000, 3.72007598e-348])
+    >>> so.oracle.sigmoid(np.array([0.0, 40.0, -700.0]))
+    array([5.00000000e-001, 1.00000000e+000, 9.85967654e-305])
     """
     return _rounded(pointwise_terms("sigmoid", x), dtype)
 
