@@ -249,3 +249,14 @@ def test_class_mismatches_across_formats_and_bfloat16():
     got = np.array([np.nan, -0.0], dtype=ml_dtypes.bfloat16)
     due = np.array([1.0, 0.0], dtype=np.float32)
     assert class_mismatches(got, due).tolist() == [Mismatch.NAN_FOR_NUMBER, Mismatch.ZERO_SIGN]
+
+
+def test_mpmath_negative_zero_is_an_exact_zero():
+    # regression: the oracle's exact zeros can be mpmath's internal -0 (1, 0, 0, 0)
+    from mpmath import libmp
+
+    negative_zero = mpmath.mpf(libmp.fnzero)
+    assert ulp_error(np.float32(0.0), negative_zero) == 0.0
+    assert ulp_error(np.float32(2.0**-149), negative_zero) == 1.0
+    assert relative_error(np.float32(0.0), negative_zero) == 0.0
+    assert ulp(negative_zero, FLOAT16) == Fraction(1, 2**24)

@@ -219,7 +219,7 @@ def _exponent(x: Any) -> int | None:
         a = abs(x)
         e = a.numerator.bit_length() - a.denominator.bit_length()
         return e - 1 if a < Fraction(2) ** e else e
-    if x == libmp.fzero:
+    if x[1] == 0:  # +0 or mpmath's -0 (specials never get here)
         return None
     _, man, exp, bc = x
     return exp + bc - 1
@@ -266,8 +266,8 @@ def _error_one(y: float, x: Any, fmt: Format, threshold: Any, relative: bool) ->
         return float(diff / Fraction(2) ** _quantum(fmt.emin if e is None else e, fmt))
     diff = libmp.mpf_abs(libmp.mpf_sub(libmp.from_float(y), x, 53, libmp.round_nearest))
     if relative:
-        if x == libmp.fzero:
-            return math.inf if diff != libmp.fzero else 0.0
+        if x[1] == 0:
+            return math.inf if diff[1] != 0 else 0.0
         return libmp.to_float(libmp.mpf_div(diff, libmp.mpf_abs(x), 53, libmp.round_nearest))
     e = _exponent(x)
     q = _quantum(fmt.emin if e is None else e, fmt)

@@ -1,0 +1,304 @@
+"""Run an implementation against the oracle and record how far off it is (no printing).
+
+:func:`compare` calls the candidate and the oracle on the same arguments and
+returns a frozen :class:`Comparison`: ULP errors against the exact value
+(:func:`softmax_oracle.ulp.ulp_error`, ``0.5`` = correctly rounded), ULP
+distances and bits of error from the correctly rounded value, class
+mismatches as their own list, and the worst element with the input that
+produced it written as exact hex floats, ready to paste back.  A candidate
+that raises or returns something other than an array of the oracle's shape
+and dtype gives a record saying so, not an exception.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import mpmath
+import numpy as np
+
+from .candidates import Implementation, check_function, resolve
+from .formats import format_of
+from .ulp import Mismatch, class_mismatches, relative_error, ulp_distance, ulp_error
+
+__all__ = ["Comparison", "ClassMismatch", "compare", "literal", "EXACT_BITS", "STATUSES"]
+
+EXACT_BITS = 200  # bits of the exact reference: far more than any format's 53
+STATUSES = ("ok", "raised", "not-an-array", "wrong-shape", "wrong-dtype")
+
+_ELEMENTWISE = {"sigmoid", "log_sigmoid", "softplus"}
+_ROWWISE = {"softmax", "log_softmax", "logsumexp"}
+_CLASS_LOSSES = {"cross_entropy", "nll_loss"}
+
+
+@dataclass(frozen=True)
+class ClassMismatch:
+    """One output element of the wrong class (see :class:`softmax_oracle.ulp.Mismatch`)."""
+
+    index: tuple[int, ...]
+    kind: Mismatch
+    got: float
+    expected: float  # the correctly rounded value
+    input: str  # the arguments that produced it, as exact hex floats
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """The record of one :func:`compare` call.
+
+    Attributes
+    ----------
+    candidate, function : str
+        ``Implementation.candidate`` and the oracle function name.
+    grad : bool
+        Whether gradients were compared.
+    format : str
+        Format of the oracle's result (the comparison's unit of ULP).
+    status : str
+        ``"ok"`` when the candidate returned an array of the oracle's shape
+        and dtype; else ``"raised"``, ``"not-an-array"``, ``"wrong-shape"``
+        or ``"wrong-dtype"`` and ``problem`` says what happened (the metrics
+        are then NaN).
+    problem, note : str
+        What went wrong; how the candidate's adapter deviates (promotions,
+        clamps).
+    n : int
+        Number of output elements.
+    max_ulp_error, mean_ulp_error : float
+        ``|got - exact| / ulp(exact)`` over the elements of the right class
+        (``0.5`` = correctly rounded); ``0.0`` when there are none.
+    max_ulp_distance : int
+        Largest number of float steps from the correctly rounded value.
+    max_bits_of_error, max_relative_error : float
+        ``log2(1 + max_ulp_distance)``; largest ``|got - exact| / |exact|``.
+    worst_index : tuple of int or None
+        Output index of the largest ULP error.
+    worst_input : str or None
+        The row or element of the arguments that produced it, as a pasteable
+        expression of exact hex floats (all arguments for a reduced loss).
+    worst_got, worst_rounded : float or None
+        The candidate's and the correctly rounded value there (exact in a
+        Python float).
+    worst_exact : mpmath.mpf or None
+        The exact value there.
+    mismatches : tuple of ClassMismatch
+        Every element of the wrong class (NaN for a number, inf for a finite
+        value, ...), never folded into the ULP figures.
+    ulp_errors : numpy.ndarray
+        Per-element ULP error, NaN at class mismatches.
+    got, rounded, exact : numpy.ndarray
+        The candidate's result (``None`` unless an array), the oracle's, and
+        the exact values (object array of ``mpmath.mpf``).
+    """
+
+    candidate: str
+    function: str
+    grad: bool
+    format: str
+    status: str
+    problem: str
+    note: str
+    n: int
+    max_ulp_error: float
+    mean_ulp_error: float
+    max_ulp_distance: int
+    max_bits_of_error: float
+    max_relative_error: float
+    worst_index: tuple[int, ...] | None
+    worst_input: str | None
+    worst_got: float | None
+    worst_rounded: float | None
+    worst_exact: Any
+    mismatches: tuple[ClassMismatch, ...]
+    ulp_errors: np.ndarray = field(repr=False)
+    got: np.ndarray | None = field(repr=False)
+    rounded: np.ndarray = field(repr=False)
+    exact: np.ndarray = field(repr=False)
+
+    @property
+    def ok(self) -> bool:
+        """The call worked and no element is of the wrong class (ULP errors aside)."""
+        return self.status == "ok" and not self.mismatches
+
+    def exceeding(self, max_ulp: float) -> np.ndarray:
+        """Boolean mask of the elements off by more than ``max_ulp`` or of the wrong class."""
+        return np.isnan(self.ulp_errors) | (self.ulp_errors > max_ulp)
+
+
+def literal(value: Any) -> str:
+    """A Python expression rebuilding ``value`` exactly (floats as hex).
+
+    >>> literal(np.array([10.0, -0.5], dtype=np.float32))
+    "np.array(list(map(float.fromhex, ['0x1.4000000000000p+3', '-0x1.0000000000000p-1'])), dtype=np.float32)"
+    """
+    arr = np.asarray(value)
+    if arr.dtype.kind in "iub":
+        text = f"np.array({arr.tolist()!r})"
+        return text if arr.dtype == np.int64 or arr.dtype.kind == "b" else text[:-1] + f", dtype=np.{arr.dtype})"
+    try:
+        fmt = format_of(arr.dtype)
+    except ValueError:
+        return repr(value)
+    dtype = "ml_dtypes.bfloat16" if fmt.name == "bfloat16" else f"np.{fmt.name}"
+    with np.errstate(invalid="ignore"):
+        hexes = [float(v).hex() for v in arr.astype(np.float64).ravel()]
+    if arr.ndim == 0:
+        return f"{dtype}(float.fromhex({hexes[0]!r}))"
+    text = f"np.array(list(map(float.fromhex, {hexes!r})), dtype={dtype})"
+    return text if arr.ndim == 1 else f"{text}.reshape({arr.shape!r})"
+
+
+def _oracle(function: str, grad: bool) -> tuple[Any, Any]:
+    oracle = importlib.import_module(".oracle.grad" if grad else ".oracle", __package__)
+    exact = importlib.import_module(".exact", __package__)
+    return getattr(oracle, function), getattr(exact.grad if grad else exact, function)
+
+
+def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], position: int, name: str, default: Any) -> Any:
+    return args[position] if len(args) > position else kwargs.get(name, default)
+
+
+def _input_of(function: str, grad: bool, index: tuple[int, ...], args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> str:
+    """The arguments that produced output element ``index``, as a pasteable expression."""
+    x = np.asarray(args[0])
+    if function in _ELEMENTWISE:
+        return literal(x[index])
+    if function in _ROWWISE:
+        axis = _argument(args, kwargs, 1, "axis", -1) % max(x.ndim, 1)
+        if x.ndim == 0:
+            return literal(x)
+        where: list[Any] = list(index)
+        if function == "logsumexp" and not grad:
+            where.insert(axis, slice(None))
+        else:
+            where[axis] = slice(None)
+        return literal(x[tuple(where)])
+    target = np.asarray(_argument(args, kwargs, 1, "target", None))
+    reduced = kwargs.get("reduction", "mean") != "none"
+    if function in _CLASS_LOSSES and x.ndim >= 2 and (grad or not reduced):
+        sample = index[:1] + index[2:] if grad else index
+        row = x[(sample[0], slice(None)) + tuple(sample[1:])]
+        t = target[sample] if target.shape == x.shape[:1] + x.shape[2:] else target
+        return f"{literal(row)}, {literal(t)}"
+    if function not in _CLASS_LOSSES and (grad or not reduced) and target.shape == x.shape:
+        return f"{literal(x[index])}, {literal(target[index])}"
+    return ", ".join(literal(a) for a in args)
+
+
+def _problem_record(impl: Implementation, function: str, grad: bool, fmt: str, status: str, problem: str,
+                    rounded: np.ndarray, exact: np.ndarray, got: Any) -> Comparison:
+    nan = float("nan")
+    return Comparison(
+        impl.candidate, function, grad, fmt, status, problem, impl.note, int(rounded.size), nan, nan, -1,
+        nan, nan, None, None, None, None, None, (), np.full(rounded.shape, nan), got, rounded, exact,
+    )
+
+
+def _check_result(got: Any, rounded: np.ndarray) -> tuple[str, str]:
+    if not isinstance(got, (np.ndarray, np.generic)):
+        return "not-an-array", f"returned {type(got).__module__}.{type(got).__qualname__}, not a NumPy array"
+    got = np.asarray(got)
+    if got.shape != rounded.shape:
+        return "wrong-shape", f"returned shape {got.shape}; the oracle's is {rounded.shape}"
+    if got.dtype != rounded.dtype:
+        return "wrong-dtype", f"returned dtype {got.dtype}; the oracle's is {rounded.dtype}"
+    return "ok", ""
+
+
+def compare(candidate: Any, function: str, *args: Any, grad: bool = False, **kwargs: Any) -> Comparison:
+    """Run ``candidate(*args, **kwargs)`` and the oracle's ``function`` on the same inputs.
+
+    Parameters
+    ----------
+    candidate : str, callable, Candidate or Implementation
+        A registry name (``"torch"``, ``"numpy-stable"``...), a
+        ``"module:function"`` string or any callable computing ``function``
+        (its gradient with ``grad=True``); see
+        :func:`softmax_oracle.candidates.resolve`.
+    function : str
+        Oracle function name: ``softmax_oracle.oracle.<function>``, or
+        ``softmax_oracle.oracle.grad.<function>`` with ``grad=True``.
+    *args, **kwargs
+        Arguments of ``function``, passed to both.
+    grad : bool
+        Compare gradients (``grad_output`` may be among ``kwargs``).
+
+    Returns
+    -------
+    Comparison
+        For element ``i`` with candidate value ``y_i``, exact value ``x_i``
+        and correctly rounded value ``r_i``: ``ulp_errors[i] = |y_i - x_i| /
+        ulp(x_i)`` and the distance ``|ord(y_i) - ord(r_i)|`` where the
+        classes agree, a :class:`ClassMismatch` where they do not.
+
+    Raises
+    ------
+    InvalidInput
+        Unknown function or candidate name, or arguments the oracle refuses.
+    CandidateUnavailable
+        The candidate's package is missing or it lacks ``function``.
+    """
+    check_function(function)
+    impl = resolve(candidate, function, grad=grad)
+    oracle_fn, exact_fn = _oracle(function, grad)
+    rounded = np.asarray(oracle_fn(*args, **kwargs))
+    exact_kwargs = {k: v for k, v in kwargs.items() if k != "dtype"}
+    exact = np.asarray(exact_fn(*args, bits=EXACT_BITS, **exact_kwargs), dtype=object)
+    fmt = format_of(rounded.dtype)
+    try:
+        got = impl(*args, **kwargs)
+    except Exception as err:  # noqa: BLE001 - any failure of the candidate is a finding to record
+        return _problem_record(impl, function, grad, fmt.name, "raised", f"raised {type(err).__name__}: {err}",
+                               rounded, exact, None)
+    status, problem = _check_result(got, rounded)
+    if status != "ok":
+        kept = got if isinstance(got, np.ndarray) else None
+        return _problem_record(impl, function, grad, fmt.name, status, problem, rounded, exact, kept)
+    got = np.asarray(got)
+    return _measure(impl, function, grad, fmt.name, got, rounded, exact, args, kwargs)
+
+
+def _measure(impl: Implementation, function: str, grad: bool, fmt: str, got: np.ndarray, rounded: np.ndarray,
+             exact: np.ndarray, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Comparison:
+    nonzero = np.vectorize(lambda v: bool(v != 0), otypes=[bool])(exact) if exact.size else np.zeros(0, bool)
+    codes = class_mismatches(got, rounded, zero_sign=np.reshape(nonzero, exact.shape))
+    bad = codes != 0
+    errors = np.asarray(ulp_error(got, exact), dtype=np.float64).reshape(got.shape)
+    errors = np.where(bad, np.nan, errors)
+    good = ~bad
+    # distances are taken where the classes agree; mismatched elements are set equal first
+    aligned = np.where(good, got, rounded).astype(got.dtype)
+    distances = np.asarray(ulp_distance(aligned, rounded), dtype=np.uint64).reshape(got.shape)
+    rel = np.where(bad, np.nan, np.asarray(relative_error(got, exact), dtype=np.float64).reshape(got.shape))
+    max_distance = int(distances.max()) if distances.size else 0
+    finite = errors[good]
+    worst = None
+    if finite.size:
+        worst = tuple(int(i) for i in np.unravel_index(int(np.nanargmax(np.where(good, errors, -1.0))), got.shape))
+    mismatches = tuple(
+        ClassMismatch(
+            tuple(int(i) for i in idx), Mismatch(int(codes[tuple(idx)])), float(got[tuple(idx)]),
+            float(rounded[tuple(idx)]), _input_of(function, grad, tuple(int(i) for i in idx), args, kwargs),
+        )
+        for idx in np.argwhere(bad)
+    )
+    errors.setflags(write=False)
+    return Comparison(
+        candidate=impl.candidate, function=function, grad=grad, format=fmt, status="ok", problem="",
+        note=impl.note, n=int(got.size),
+        max_ulp_error=float(finite.max()) if finite.size else 0.0,
+        mean_ulp_error=float(finite.mean()) if finite.size else 0.0,
+        max_ulp_distance=max_distance,
+        max_bits_of_error=math.log2(1 + max_distance),
+        max_relative_error=float(np.nanmax(rel)) if np.any(good) else 0.0,
+        worst_index=worst,
+        worst_input=None if worst is None else _input_of(function, grad, worst, args, kwargs),
+        worst_got=None if worst is None else float(got[worst]),
+        worst_rounded=None if worst is None else float(rounded[worst]),
+        worst_exact=None if worst is None else mpmath.mpf(exact[worst]),
+        mismatches=mismatches, ulp_errors=errors, got=got, rounded=rounded, exact=exact,
+    )
