@@ -260,3 +260,12 @@ def test_mpmath_negative_zero_is_an_exact_zero():
     assert ulp_error(np.float32(2.0**-149), negative_zero) == 1.0
     assert relative_error(np.float32(0.0), negative_zero) == 0.0
     assert ulp(negative_zero, FLOAT16) == Fraction(1, 2**24)
+
+
+def test_exact_nonzero_treats_mpmath_negative_zero_as_zero():
+    from mpmath import libmp
+
+    from softmax_oracle.ulp import exact_nonzero
+
+    values = [mpmath.mpf(libmp.fnzero), mpmath.mpf(0), mpmath.mpf(2) ** -5000, mpmath.nan, Fraction(0), -1]
+    assert exact_nonzero(values).tolist() == [False, False, True, True, False, True]

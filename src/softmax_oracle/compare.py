@@ -22,7 +22,7 @@ import numpy as np
 
 from .candidates import Implementation, check_function, resolve
 from .formats import format_of
-from .ulp import Mismatch, class_mismatches, relative_error, ulp_distance, ulp_error
+from .ulp import Mismatch, class_mismatches, exact_nonzero, relative_error, ulp_distance, ulp_error
 
 __all__ = ["Comparison", "ClassMismatch", "compare", "literal", "EXACT_BITS", "STATUSES"]
 
@@ -262,10 +262,15 @@ def compare(candidate: Any, function: str, *args: Any, grad: bool = False, **kwa
     return _measure(impl, function, grad, fmt.name, got, rounded, exact, args, kwargs)
 
 
+def _normal_mpf(value: Any) -> Any:
+    """``value`` as an mpf, with mpmath's internal -0 (which cannot even be printed) made +0."""
+    v = mpmath.mpf(value)
+    return mpmath.mpf(0) if v._mpf_[1] == 0 and v._mpf_[2] == 0 and v._mpf_[3] == 0 else v
+
+
 def _measure(impl: Implementation, function: str, grad: bool, fmt: str, got: np.ndarray, rounded: np.ndarray,
              exact: np.ndarray, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Comparison:
-    nonzero = np.vectorize(lambda v: bool(v != 0), otypes=[bool])(exact) if exact.size else np.zeros(0, bool)
-    codes = class_mismatches(got, rounded, zero_sign=np.reshape(nonzero, exact.shape))
+    codes = class_mismatches(got, rounded, zero_sign=exact_nonzero(exact))
     bad = codes != 0
     errors = np.asarray(ulp_error(got, exact), dtype=np.float64).reshape(got.shape)
     errors = np.where(bad, np.nan, errors)
@@ -299,6 +304,6 @@ def _measure(impl: Implementation, function: str, grad: bool, fmt: str, got: np.
         worst_input=None if worst is None else _input_of(function, grad, worst, args, kwargs),
         worst_got=None if worst is None else float(got[worst]),
         worst_rounded=None if worst is None else float(rounded[worst]),
-        worst_exact=None if worst is None else mpmath.mpf(exact[worst]),
+        worst_exact=None if worst is None else _normal_mpf(exact[worst]),
         mismatches=mismatches, ulp_errors=errors, got=got, rounded=rounded, exact=exact,
     )

@@ -65,6 +65,7 @@ __all__ = [
     "bits_of_error",
     "class_mismatches",
     "overflow_threshold",
+    "exact_nonzero",
 ]
 
 
@@ -342,6 +343,18 @@ def relative_error(got: Any, exact: Any, *, fmt: Any = None) -> Any:
     infinity that is the correct rounding of a finite value scores ``0``.
     """
     return _errors(got, exact, fmt, relative=True)
+
+
+def exact_nonzero(exact: Any) -> np.ndarray:
+    """Boolean array: which exact values are not zero (NaN and infinities count as nonzero).
+
+    Unlike ``mpf != 0``, this treats mpmath's internal negative zero
+    ``(1, 0, 0, 0)``, which compares unequal to ``0``, as zero.
+    """
+    arr = np.asarray(exact, dtype=object)
+    flags = [(lambda e: e != 0 if isinstance(e, Fraction) else (e[1] != 0 or bool(_special(e))))(_as_exact(v))
+             for v in arr.flat]
+    return np.array(flags, dtype=bool).reshape(arr.shape)
 
 
 def _decode(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
