@@ -12,19 +12,24 @@ from ._select import Selector
 
 __all__ = ["FamilyFunctions"]
 
+_BLOCK = 1 << 15  # elements per block of rows (256 KiB of float64)
+
 
 def as_rows(arr: np.ndarray, axis: int, dtype: np.dtype) -> np.ndarray:
     """``arr`` with ``axis`` last, flattened to 2-D rows, in ``dtype`` (0-d -> one row of one)."""
     if arr.ndim == 0:
         return arr.reshape(1, 1).astype(dtype)
-    moved = np.moveaxis(arr, axis, -1)
-    return moved.reshape(-1, moved.shape[-1]).astype(dtype, copy=False)
+    moved = arr if axis == arr.ndim - 1 else np.moveaxis(arr, axis, -1)
+    n_rows = int(np.prod(moved.shape[:-1]))
+    return moved.reshape(n_rows, moved.shape[-1]).astype(dtype, copy=False)
 
 
 def from_rows(rows: np.ndarray, shape: tuple[int, ...], axis: int) -> np.ndarray:
     """Inverse of :func:`as_rows` for an array of the input's shape."""
     if len(shape) == 0:
         return rows.reshape(())
+    if axis == len(shape) - 1:
+        return rows.reshape(shape)
     moved = tuple(s for i, s in enumerate(shape) if i != axis) + (shape[axis],)
     return np.moveaxis(rows.reshape(moved), -1, axis)
 
@@ -41,16 +46,29 @@ class FamilyFunctions:
         ax = normalize_axis(axis, arr.ndim)
         fout = output_format(dtype, fin)
         kernels, work = self._select(fin, fout, True)
-        rows = as_rows(arr, ax, work)
         if method == "logsumexp":
+            rows = as_rows(arr, ax, work)
             if rows.shape[1] == 0:
                 out = np.full(rows.shape[0], -np.inf, dtype=work)  # empty sum: log 0
             else:
                 out = kernels.logsumexp(rows)
             shape = tuple(s for i, s in enumerate(arr.shape) if i != ax)
             return round_to_format(out.reshape(shape), fout)
-        out = getattr(kernels, method)(rows) if rows.size else rows.copy()
-        return round_to_format(from_rows(out, arr.shape, ax), fout)
+        rows = as_rows(arr, ax, arr.dtype)
+        if not rows.size:
+            return round_to_format(from_rows(rows.copy(), arr.shape, ax), fout)
+        kernel = getattr(kernels, method)
+        # Cache-sized blocks of rows, converted and rounded block by block: fresh
+        # multi-megabyte temporaries cost more in page faults than the arithmetic.
+        step = max(1, _BLOCK // rows.shape[1])
+        if step >= rows.shape[0]:
+            out = round_to_format(kernel(rows.astype(work, copy=False)), fout)
+        else:
+            out = np.empty(rows.shape, dtype=fout.dtype)
+            for start in range(0, rows.shape[0], step):
+                block = rows[start:start + step].astype(work, copy=False)
+                out[start:start + step] = round_to_format(kernel(block), fout)
+        return from_rows(out, arr.shape, ax)
 
     def _pointwise_call(self, method: str, x: Any, dtype: Any) -> np.ndarray:
         arr, fin = float_array(x, "x")

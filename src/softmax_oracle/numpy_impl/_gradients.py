@@ -4,7 +4,7 @@ The formulas are written so that exact cancellations stay exact: with
 ``softmax = t / T`` (``t = exp(x - max)``, ``T = sum(t)``),
 
     grad logsumexp   = g t / T
-    grad softmax     = (t / T) (g - (sum_j g_j t_j) / T)     g = ones: sum(g t) is T bit for bit -> 0
+    grad softmax     = (t / T) (h - (sum_j h_j t_j) / T),    h = g - g[argmax]  (g = ones: h = 0 -> 0)
     grad log_softmax = g - t (sum_j g_j) / T                  all-equal row: t = 1, (sum g)/T = 1 -> 0
     grad cross_entropy (index target t) = f w_t (softmax - onehot), where
         softmax_t - 1 = -(sum_{j != t} t_j) / T  is summed directly, not as a difference.
@@ -77,8 +77,10 @@ class GradientFunctions:
         """softmax(x) * (g - sum(g * softmax(x)))."""
         shape, ax, fout, t, total, g = self._rows(x, axis, dtype, grad_output, False)
         with np.errstate(**_QUIET):
-            mean_g = np.sum(g * t, axis=-1, keepdims=True) / total
-            out = (t / total) * (g - mean_g)
+            # g_i - sum_j g_j p_j = h_i - sum_j h_j p_j with h = g - g[argmax]: at the
+            # dominant element the sum no longer cancels against g_i.
+            h = g - np.take_along_axis(g, np.argmax(t, axis=-1)[:, None], axis=-1) if t.size else g
+            out = (t / total) * (h - np.sum(h * t, axis=-1, keepdims=True) / total)
         return round_to_format(from_rows(out, shape, ax), fout)
 
     def log_softmax(self, x: Any, axis: Any = -1, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:

@@ -117,7 +117,7 @@ class StableKernels:
     def bce_terms(self, p: np.ndarray, y: np.ndarray) -> np.ndarray:
         """-(y log p + (1 - y) log1p(-p)), a term dropped where its coefficient is 0."""
         with np.errstate(divide="ignore", invalid="ignore"):  # log(0) = -inf is the answer
-            return -(_times(y, np.log(p)) + _times(1 - y, np.log1p(-p)))
+            return 0.0 - (_times(y, np.log(p)) + _times(1 - y, np.log1p(-p)))  # +0, not -0, for a zero loss
 
     def bce_logits_terms(self, x: np.ndarray, y: np.ndarray, pos_weight: np.ndarray | None) -> np.ndarray:
         """pos_weight y softplus(-x) + (1 - y) softplus(x): -log sigmoid(x) = softplus(-x)."""
