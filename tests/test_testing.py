@@ -1,0 +1,116 @@
+"""assert_matches_oracle: fails with a readable, reproducible message; passes silently."""
+
+from __future__ import annotations
+
+import re
+
+import ml_dtypes
+import numpy as np
+import pytest
+import scipy.special as sc
+
+from softmax_oracle.compare import Comparison
+from softmax_oracle.errors import InvalidInput
+from softmax_oracle.testing import assert_matches_oracle
+
+NAMESPACE = {"np": np, "ml_dtypes": ml_dtypes}
+LOGITS = np.array([10, 0, -10], dtype=np.float32)
+SEED_LOGITS = np.array([1000.0, 2000.0, 3000.0, 4000.0, 5000.0])  # the bigfloat seed
+
+
+def _naive_softmax(x, axis=-1):
+    with np.errstate(over="ignore", invalid="ignore"):  # the overflow is what is tested
+        e = np.exp(x)
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def test_fails_on_scipy_log_softmax_float32():
+    with pytest.raises(AssertionError) as info:
+        assert_matches_oracle(sc.log_softmax, "log_softmax", LOGITS)
+    message = str(info.value)
+    assert "Not within 1.0 ULP of the correctly rounded log_softmax (float32)" in message
+    assert "Mismatched elements: 1 / 3 (33.3%)" in message
+    ulps = float(re.search(r"Max ULP error: ([0-9.]+) at index \(0,\)", message).group(1))
+    assert 4500 < ulps < 4700
+    assert "budget 1.0" in message
+    assert "got:               -4.541770977084525e-05" in message
+    assert "correctly rounded: -4.54009605164174e-05" in message
+    assert "exact:             -4.5400960276912979e-5" in message
+    # the worst input can be pasted back, exactly
+    call = re.search(r"Worst input: log_softmax\((.*)\)\n", message).group(1)
+    again = eval(call, NAMESPACE)
+    assert again.dtype == np.float32 and again.tobytes() == LOGITS.tobytes()
+    assert "0x1.4000000000000p+3" in message
+
+
+def test_fails_on_naive_softmax_nan_at_the_seed_logits():
+    with pytest.raises(AssertionError) as info:
+        assert_matches_oracle(_naive_softmax, "softmax", SEED_LOGITS)
+    message = str(info.value)
+    assert "Mismatched elements: 5 / 5 (100%)" in message
+    assert "Class mismatches: 5" in message
+    assert "index (4,): NaN where a number is due: got nan, correctly rounded 1.0" in message
+    assert "0x1.3880000000000p+12" in message  # 5000 as a hex float
+    assert "Max ULP error" not in message  # NaN is not folded into a number
+
+
+def test_fails_on_the_registered_naive_tier_too():
+    pytest.importorskip("softmax_oracle.numpy_impl.naive")
+    with pytest.raises(AssertionError, match="NaN where a number is due"):
+        with np.errstate(all="ignore"):
+            assert_matches_oracle("numpy-naive", "softmax", SEED_LOGITS)
+
+
+@pytest.mark.parametrize(
+    ("function", "x"),
+    [("log_softmax", LOGITS), ("softmax", SEED_LOGITS), ("logsumexp", LOGITS), ("softmax", LOGITS)],
+    ids=["log_softmax-float32", "softmax-seed", "logsumexp-float32", "softmax-float32"],
+)
+def test_passes_on_the_accurate_tier(function, x):
+    pytest.importorskip("softmax_oracle.numpy_impl.accurate")
+    result = assert_matches_oracle("numpy-accurate", function, x)
+    assert isinstance(result, Comparison) and result.max_ulp_error <= 1.0
+
+
+def test_budget_is_respected_both_ways():
+    comparison = assert_matches_oracle(sc.log_softmax, "log_softmax", LOGITS, max_ulp=5000)
+    assert comparison.max_ulp_error > 4500
+    with pytest.raises(AssertionError, match="budget 4000"):
+        assert_matches_oracle(sc.log_softmax, "log_softmax", LOGITS, max_ulp=4000)
+
+
+def test_candidate_failures_are_reported():
+    with pytest.raises(AssertionError, match=r"raised RuntimeError: kernel crashed \(status 'raised'\)"):
+        assert_matches_oracle(lambda x: (_ for _ in ()).throw(RuntimeError("kernel crashed")), "sigmoid", LOGITS)
+    with pytest.raises(AssertionError, match="returned dtype float64; the oracle's is float32"):
+        assert_matches_oracle(lambda x: sc.expit(x.astype(np.float64)), "sigmoid", LOGITS)
+
+
+def test_gradient_and_options_in_the_reproducing_call():
+    x = np.array([[0.0, 1.0], [3.0, -2.0]], dtype=np.float32)
+    t = np.array([1, 0])
+    wrong = lambda i, tt, **kw: np.array([[0.5, -0.5], [0.0, 0.0]], np.float32)  # noqa: E731
+    with pytest.raises(AssertionError) as info:
+        assert_matches_oracle(wrong, "cross_entropy", x, t, grad=True, reduction="sum")
+    message = str(info.value)
+    assert "gradient of cross_entropy" in message and "reduction='sum'" in message
+    assert "Worst input: grad.cross_entropy(" in message
+
+
+def test_torch_log_softmax_float32_has_the_same_flaw_as_scipy():
+    # x - logsumexp(x) with logsumexp rounded to float32 first: measured 4603 ULP at x = 10
+    pytest.importorskip("torch")
+    with pytest.raises(AssertionError, match=r"Max ULP error: 460\d\.\d+ at index \(0,\)"):
+        assert_matches_oracle("torch", "log_softmax", LOGITS, max_ulp=2.0)
+    assert_matches_oracle("torch", "softmax", LOGITS, max_ulp=2.0)
+
+
+@pytest.mark.parametrize("budget", [-1.0, float("nan"), "1", True, None], ids=["negative", "nan", "str", "bool", "none"])
+def test_invalid_budget(budget):
+    with pytest.raises(InvalidInput, match="max_ulp must be a number >= 0"):
+        assert_matches_oracle(sc.softmax, "softmax", LOGITS, max_ulp=budget)
+
+
+def test_unknown_function():
+    with pytest.raises(InvalidInput, match="function must be one of"):
+        assert_matches_oracle(sc.softmax, "soft_max", LOGITS)
