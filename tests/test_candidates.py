@@ -164,3 +164,15 @@ def test_import_softmax_oracle_does_not_import_frameworks():
     code = "import sys, softmax_oracle.candidates; print('torch' in sys.modules, 'scipy' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+@pytest.mark.parametrize("tier", ["numpy-naive", "numpy-stable", "numpy-accurate"])
+def test_numpy_tiers_are_registered_with_values_and_gradients(tier):
+    pytest.importorskip(f"softmax_oracle.numpy_impl.{tier.split('-')[1]}")
+    candidate = candidates.get(tier)
+    assert candidate.functions() == candidates.FUNCTIONS
+    assert candidate.functions(grad=True) == candidates.FUNCTIONS
+    out = resolve(tier, "softmax")(np.zeros(2, np.float32))
+    assert out.dtype == np.float32 and out.tolist() == [0.5, 0.5]
+    g = resolve(tier, "cross_entropy", grad=True)(np.zeros((1, 2)), np.array([1]), reduction="sum")
+    assert g.tolist() == [[0.5, -0.5]]
