@@ -175,6 +175,6 @@ def to_mpf(value: Rounded) -> mpmath.mpf:
     if value.special == "inf":
         return mpmath.mpf("-inf") if value.negative else mpmath.mpf("inf")
     if value.significand == 0:
-        return mpmath.mp.make_mpf(libmp.fnzero)  # mpmath has no signed zero
+        return mpmath.mp.make_mpf(libmp.fzero)  # mpmath has no signed zero
     man = -value.significand if value.negative else value.significand
     return mpmath.mp.make_mpf(libmp.from_man_exp(man, value.exponent))

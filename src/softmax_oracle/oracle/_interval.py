@@ -76,9 +76,9 @@ class Precision:
         hi = u.div(a[1], b[0]) if a[1] >= 0 else u.div(a[1], b[1])
         return lo, hi
 
-    @staticmethod
-    def neg(a: Interval) -> Interval:
-        return -a[1], -a[0]
+    def neg(self, a: Interval) -> Interval:
+        # not the unary minus operator: it rounds to gmpy2's *global* context precision
+        return self.down.minus(a[1]), self.up.minus(a[0])
 
     # increasing functions ------------------------------------------------
     def exp(self, a: Interval) -> Interval:
