@@ -107,6 +107,14 @@ def grad_output_array(grad_output: Any, shape: tuple[int, ...]) -> np.ndarray:
         ) from None
 
 
+def _finite(arr: np.ndarray, name: str) -> None:
+    """Class weights must be finite: an infinite weight has no meaningful weighted mean."""
+    flat = arr.astype(np.float64).reshape(-1)
+    bad = ~np.isfinite(flat)
+    if bad.any():
+        raise InvalidInput(f"{name} must be finite; got {name} value {flat[bad][0]!r}")
+
+
 def _same_shape(arr: np.ndarray, shape: tuple[int, ...], name: str, what: str) -> None:
     if arr.shape != shape:
         raise InvalidInput(f"{name} must have shape {shape} ({what}); got {name} of shape {arr.shape}")
@@ -201,6 +209,7 @@ def class_problem(
     if weight is not None:
         w, _ = float_array(weight, "weight")
         _same_shape(w, (n_classes,), "weight", "one weight per class")
+        _finite(w, "weight")
     return ClassProblem(
         input=rows,
         input_format=fmt,

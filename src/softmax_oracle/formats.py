@@ -136,7 +136,7 @@ def format_of(dtype: Any, *, argument: str = "dtype") -> Format:
     if isinstance(dtype, np.ndarray):
         dtype = dtype.dtype
     try:
-        name = np.dtype(dtype).name
+        name = None if dtype is None else np.dtype(dtype).name
     except TypeError:
         name = None
     fmt = _BY_NAME.get(name) if name is not None else None

@@ -21,7 +21,6 @@ from ..arguments import (
     grad_output_array,
     pair_problem,
 )
-from ..errors import InvalidInput
 from ..formats import Format
 from . import _pointwise
 from ._calls import hexlist
@@ -42,13 +41,11 @@ _Q0 = mpq(0)
 _Q1 = mpq(1)
 
 
-def _finite_weights(w: np.ndarray | None, n: int, name: str = "weight") -> list[mpq]:
+def _finite_weights(w: np.ndarray | None, n: int) -> list[mpq]:
+    """Class weights as exact rationals (checked finite by :func:`~softmax_oracle.arguments.class_problem`)."""
     if w is None:
         return [_Q1] * n
-    flat = w.astype(np.float64).reshape(-1)
-    if not np.isfinite(flat).all():
-        raise InvalidInput(f"{name} must be finite; got {name} value {flat[~np.isfinite(flat)][0]!r}")
-    return [mpq(v) for v in flat.tolist()]
+    return [mpq(v) for v in w.astype(np.float64).reshape(-1).tolist()]
 
 
 def _factors(grad_output: Any, reduction: str, out_shape: tuple[int, ...], n: int, den: mpq | None) -> list[mpq | None]:
