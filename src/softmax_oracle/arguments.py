@@ -112,7 +112,7 @@ def _finite(arr: np.ndarray, name: str) -> None:
     flat = arr.astype(np.float64).reshape(-1)
     bad = ~np.isfinite(flat)
     if bad.any():
-        raise InvalidInput(f"{name} must be finite; got {name} value {flat[bad][0]!r}")
+        raise InvalidInput(f"{name} must be finite; got {name} value {float(flat[bad][0])!r}")
 
 
 def _same_shape(arr: np.ndarray, shape: tuple[int, ...], name: str, what: str) -> None:

@@ -1,0 +1,178 @@
+"""Bad input (one table) and the defined answers at the edges (NaN, infinities, masks, empty)."""
+
+from __future__ import annotations
+
+import math
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import softmax_oracle as so
+from softmax_oracle import InvalidInput
+
+o = so.oracle
+X2 = np.zeros((2, 3))
+T2 = np.array([0, 1])
+
+BAD = [
+    ("integer logits", lambda: o.softmax(np.array([1, 2])), r"x must be a float64, float32, float16 or bfloat16 array; got x=.*int64"),
+    ("object array", lambda: o.logsumexp(np.array([1.0, "a"], dtype=object)), r"x must be a float64.*dtype object"),
+    ("ragged list", lambda: o.softmax([[1.0], [1.0, 2.0]]), r"x must be an array of floats"),
+    ("axis out of range", lambda: o.softmax(X2, axis=2), r"axis=2 is out of range for an array with 2 dimension"),
+    ("axis not an int", lambda: o.log_softmax(X2, axis=1.0), r"axis must be an integer; got axis=1.0"),
+    ("unknown dtype", lambda: o.softmax(X2, dtype="float8"), r"dtype must be one of float64, float32, float16, bfloat16; got dtype='float8'"),
+    ("integer dtype", lambda: o.sigmoid(X2, dtype=np.int32), r"dtype must be one of .*; got dtype=<class 'numpy.int32'>"),
+    ("target shape", lambda: o.cross_entropy(X2, np.array([0, 1, 2])), r"target must have shape \(2,\) \(class indices.*got target of shape \(3,\)"),
+    ("target out of range", lambda: o.cross_entropy(X2, np.array([0, 3])), r"target must hold class indices in \[0, 3\) or ignore_index=-100; got target value 3"),
+    ("negative target", lambda: o.nll_loss(X2, np.array([0, -1])), r"got target value -1"),
+    ("float class indices", lambda: o.cross_entropy(X2, np.array([0.0, 1.0])), r"target holds floats of the shape of class indices"),
+    ("float target for nll", lambda: o.nll_loss(X2, np.zeros((2, 3))), r"target must hold integer class indices; got target of dtype float64"),
+    ("weight shape", lambda: o.cross_entropy(X2, T2, weight=np.ones(2)), r"weight must have shape \(3,\) \(one weight per class\); got weight of shape \(2,\)"),
+    ("infinite weight", lambda: o.cross_entropy(X2, T2, weight=np.array([1.0, np.inf, 1.0])), r"weight must be finite; got weight value inf"),
+    ("integer weight", lambda: o.nll_loss(X2, T2, weight=np.ones(3, dtype=int)), r"weight must be a float64"),
+    ("unknown reduction", lambda: o.cross_entropy(X2, T2, reduction="avg"), r"reduction must be one of 'none', 'mean', 'sum'; got reduction='avg'"),
+    ("batchmean outside kl", lambda: o.nll_loss(X2, T2, reduction="batchmean"), r"got reduction='batchmean'"),
+    ("label smoothing > 1", lambda: o.cross_entropy(X2, T2, label_smoothing=1.5), r"label_smoothing must be a float in \[0, 1\]; got label_smoothing=1.5"),
+    ("label smoothing < 0", lambda: o.cross_entropy(X2, T2, label_smoothing=-0.1), r"label_smoothing=-0.1"),
+    ("scalar input", lambda: o.cross_entropy(np.float64(1.0), T2), r"input must have a class dimension"),
+    ("bce probability > 1", lambda: o.binary_cross_entropy(np.array([0.5, 1.5]), np.array([1.0, 0.0])), r"input must hold probabilities in \[0, 1\]; got input value 1.5"),
+    ("bce probability < 0", lambda: o.binary_cross_entropy(np.array([-0.25]), np.array([1.0])), r"got input value -0.25"),
+    ("bce target shape", lambda: o.binary_cross_entropy(np.array([0.5, 0.5]), np.array([1.0])), r"target must have shape \(2,\)"),
+    ("pos_weight shape", lambda: o.binary_cross_entropy_with_logits(X2, X2, pos_weight=np.ones(2)), r"pos_weight must broadcast to the input's shape \(2, 3\)"),
+    ("kl target shape", lambda: o.kl_div(X2, np.zeros(3), reduction="sum"), r"target must have shape \(2, 3\)"),
+    ("kl reduction", lambda: o.kl_div(X2, X2, reduction="max"), r"reduction must be one of 'none', 'mean', 'sum', 'batchmean'; got reduction='max'"),
+    ("grad_output shape", lambda: o.grad.softmax(X2, grad_output=np.ones(4)), r"grad_output must have the output's shape \(2, 3\); got grad_output of shape \(4,\)"),
+    ("grad_output integer", lambda: o.grad.sigmoid(X2, grad_output=np.ones((2, 3), dtype=int)), r"grad_output must be a float64"),
+    ("negative bits", lambda: so.exact.softmax(X2, bits=-5), r"bits must be an integer >= 2; got bits=-5"),
+    ("float bits", lambda: so.exact.logsumexp(X2, bits=64.0), r"bits must be an integer >= 2; got bits=64.0"),
+    ("ignore_index float", lambda: o.cross_entropy(X2, T2, ignore_index=1.5), r"ignore_index must be an integer; got ignore_index=1.5"),
+]
+
+
+@pytest.mark.parametrize("call, message", [(c, m) for _, c, m in BAD], ids=[i for i, _, _ in BAD])
+def test_bad_input_raises_invalid_input(call, message):
+    with pytest.raises(InvalidInput, match=message) as info:
+        call()
+    assert isinstance(info.value, ValueError)
+
+
+def bits_equal(a, b) -> bool:
+    a, b = np.asarray(a), np.asarray(b, dtype=a.dtype)
+    return a.shape == b.shape and all(
+        (x == y and math.copysign(1, x) == math.copysign(1, y)) or (x != x and y != y)
+        for x, y in zip(a.astype(np.float64).reshape(-1), b.astype(np.float64).reshape(-1))
+    )
+
+
+inf, nan = math.inf, math.nan
+
+
+@pytest.mark.parametrize("row, lse, soft, logsoft", [
+    ([0.0, -inf, 0.0], math.log(2), [0.5, 0.0, 0.5], [-math.log(2), -inf, -math.log(2)]),
+    ([3.0, -inf], 3.0, [1.0, 0.0], [0.0, -inf]),
+    ([-inf, -inf], -inf, [nan, nan], [nan, nan]),
+    ([inf, 0.0], inf, [nan, nan], [nan, nan]),
+    ([nan, 0.0], nan, [nan, nan], [nan, nan]),
+    ([inf, nan], nan, [nan, nan], [nan, nan]),
+])
+def test_softmax_family_edges(row, lse, soft, logsoft):
+    x = np.array(row)
+    assert bits_equal(o.logsumexp(x), np.array(lse))
+    assert bits_equal(o.softmax(x), np.array(soft))
+    assert bits_equal(o.log_softmax(x), np.array(logsoft))
+
+
+def test_empty_axis_and_empty_batch():
+    assert o.logsumexp(np.zeros((2, 0))).tolist() == [-inf, -inf]
+    assert o.softmax(np.zeros((2, 0))).shape == (2, 0)
+    assert o.softmax(np.zeros((0, 3), dtype=np.float32)).dtype == np.float32
+    assert o.sigmoid(np.array([])).shape == (0,)
+
+
+def test_pointwise_edges():
+    x = np.array([inf, -inf, nan, 0.0, -0.0])
+    assert bits_equal(o.sigmoid(x), [1.0, 0.0, nan, 0.5, 0.5])
+    assert bits_equal(o.softplus(x), [inf, 0.0, nan, math.log(2), math.log(2)])
+    assert bits_equal(o.log_sigmoid(x), [-0.0, -inf, nan, -math.log(2), -math.log(2)])
+    assert bits_equal(o.grad.sigmoid(x), [0.0, 0.0, nan, 0.25, 0.25])
+    assert bits_equal(o.grad.softplus(x), [1.0, 0.0, nan, 0.5, 0.5])
+    assert bits_equal(o.grad.log_sigmoid(x), [0.0, 1.0, nan, 0.5, 0.5])
+
+
+def test_signed_zero_of_underflowing_results():
+    # log_softmax of the dominant logit is -(tiny): -0.0 once it underflows
+    assert bits_equal(o.log_softmax(np.array([0.0, -800.0])), [-0.0, -800.0])
+    assert bits_equal(o.softplus(np.array([-800.0])), [0.0])
+    assert bits_equal(o.log_sigmoid(np.array([800.0])), [-0.0])
+    # the softmax gradient of an underflowing element keeps the sign of g_i - <g, s>
+    assert bits_equal(o.grad.softmax(np.array([0.0, -800.0]), grad_output=np.array([1.0, 0.0])), [0.0, -0.0])
+
+
+def test_losses_edges():
+    # a -inf logit on a non-target class is a mask; on the target it makes the loss +inf
+    assert float(o.cross_entropy(np.array([[0.0, -inf]]), np.array([0]))) == 0.0
+    assert float(o.cross_entropy(np.array([[0.0, -inf]]), np.array([1]))) == inf
+    # zero probability on a masked class contributes 0 (PyTorch: NaN)
+    assert float(o.cross_entropy(np.array([[0.0, -inf]]), np.array([[1.0, 0.0]]))) == 0.0
+    # +inf in a row
+    assert float(o.cross_entropy(np.array([[inf, 0.0]]), np.array([1]))) == inf
+    assert math.isnan(float(o.cross_entropy(np.array([[inf, 0.0]]), np.array([0]))))
+    # every target ignored: mean over nothing is NaN, sum is 0
+    assert math.isnan(float(o.cross_entropy(X2, np.array([-100, -100]))))
+    assert float(o.cross_entropy(X2, np.array([-100, -100]), reduction="sum")) == 0.0
+    assert o.cross_entropy(X2, np.array([-100, 1]), reduction="none").tolist() == [0.0, math.log(3)]
+    # BCE: the mathematics, not torch's clamp at -100
+    assert o.binary_cross_entropy(np.array([0.0, 1.0, 0.0]), np.array([1.0, 0.0, 0.0]), reduction="none").tolist() == [inf, inf, 0.0]
+    assert o.grad.binary_cross_entropy(np.array([0.0, 0.5]), np.array([1.0, 1.0]), reduction="none").tolist() == [-inf, -2.0]
+    # BCE with logits at infinite logits: the limits
+    assert o.binary_cross_entropy_with_logits(np.array([inf, inf, -inf, -inf]), np.array([1.0, 0.5, 0.0, 1.0]), reduction="none").tolist() == [0.0, inf, 0.0, inf]
+    # kl_div: zero target contributes 0 even at -inf input; negative target is NaN
+    assert o.kl_div(np.array([-inf, -1.0]), np.array([0.0, 0.5]), reduction="none")[0] == 0.0
+    assert math.isnan(o.kl_div(np.array([-1.0]), np.array([-0.5]), reduction="none")[0])
+    assert float(o.kl_div(np.array([-inf]), np.array([-inf]), reduction="sum", log_target=True)) == 0.0
+
+
+def test_midpoint_plus_vanishing_term():
+    """2**53 + 1 + log1p(exp(-(2**53 + 1))) rounds up to 2**53 + 2; the float32 analogue too."""
+    got = o.cross_entropy(np.array([[2.0**53, -1.0]]), np.array([1]), reduction="none")
+    assert got[0] == 2.0**53 + 2
+    got32 = o.cross_entropy(np.array([[2.0**24, -1.0]], dtype=np.float32), np.array([1]), reduction="none")
+    assert got32.dtype == np.float32 and float(got32[0]) == 2.0**24 + 2
+    # the same through log_softmax and reductions
+    assert o.log_softmax(np.array([2.0**53, -1.0]))[1] == -(2.0**53 + 2)
+    assert float(o.cross_entropy(np.array([[2.0**53, -1.0]]), np.array([1]), reduction="sum")) == 2.0**53 + 2
+    # a float64 input whose max is a float16 midpoint, output float16: logsumexp rounds up
+    x = np.array([1 + 2.0**-11, -1e10])
+    assert float(o.logsumexp(x, dtype=np.float16)) == 1 + 2.0**-10
+    # softplus(x) = x + log1p(exp(-x)) with x = 40 + 2**-48 (a float64 value that is a float32 midpoint)
+    assert float(o.softplus(np.array([40 + 2.0**-19]), dtype=np.float32)[0]) == 40 + 2.0**-18
+
+
+def test_dtype_argument_rounds_once_from_the_exact_value():
+    x = np.array([0.1, 0.2, 0.7])
+    for name in ("float32", "float16", "bfloat16"):
+        got = o.softmax(x, dtype=name)
+        assert got.dtype.name == name
+        exact = so.exact.softmax(x, bits=200)
+        assert all(float(g) == float(so.oracle.softmax(x, dtype=name)[i]) for i, g in enumerate(got))
+        assert all(abs(float(g) - float(e)) <= float(ml_dtypes.finfo(got.dtype).eps) for g, e in zip(got, exact))
+
+
+def test_precision_exhausted_is_raised_not_guessed(monkeypatch):
+    """A cap too low to decide a hard case raises, naming the element and the input."""
+    from softmax_oracle.oracle import _evaluate
+
+    monkeypatch.setattr(_evaluate, "MAX_BITS", 60)
+    with pytest.raises(so.PrecisionExhausted, match=r"softmax: output element \(0,\) could not be correctly rounded with 60 bits.*0x1.0000000000000p\+0"):
+        o.softmax(np.array([1.0, 1.0 + 2**-40]))
+
+
+def test_all_public_names():
+    assert set(so.oracle.__all__) == {"logsumexp", "softmax", "log_softmax", "sigmoid", "log_sigmoid", "softplus",
+                                      "cross_entropy", "nll_loss", "kl_div", "binary_cross_entropy",
+                                      "binary_cross_entropy_with_logits", "grad"}
+    for name in so.oracle.__all__:
+        if name != "grad":
+            assert callable(getattr(so.oracle.grad, name)) and callable(getattr(so.exact, name))
+            assert callable(getattr(so.exact.grad, name))
