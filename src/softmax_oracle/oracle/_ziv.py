@@ -21,8 +21,7 @@ strictly above the midpoint, so it rounds up.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from gmpy2 import mpq
 
@@ -49,9 +48,12 @@ class Undecided(Exception):
         super().__init__(max_bits)
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
-    """``exact + sum(coeff * Y)`` or a special value (see the module docstring)."""
+class Term(NamedTuple):
+    """``exact + sum(coeff * Y)`` or a special value (see the module docstring).
+
+    A named tuple rather than a dataclass: the oracle builds one per output
+    element, and tuple construction is several times cheaper.
+    """
 
     exact: mpq = _Q0
     parts: tuple[Part, ...] = ()
