@@ -29,6 +29,8 @@ from ..arguments import (
 from ._cast import round_to_format
 from ._family_api import as_rows, from_rows
 from ._loss_api import class_weights
+from . import _precise_gradients as precise
+from . import _scaled as sc
 from ._select import Selector
 
 __all__ = ["GradientFunctions"]
@@ -45,50 +47,68 @@ def _factor(grad_output: Any, reduction: str, out_shape: tuple[int, ...], den: A
     return g
 
 
+def _softmax_formula(t: np.ndarray, total: np.ndarray, g: np.ndarray) -> np.ndarray:
+    # g_i - sum_j g_j p_j = h_i - sum_j h_j p_j with h = g - g[argmax]: at the
+    # dominant element the sum no longer cancels against g_i.
+    h = g - np.take_along_axis(g, np.argmax(t, axis=-1)[:, None], axis=-1) if t.size else g
+    return (t / total) * (h - np.sum(h * t, axis=-1, keepdims=True) / total)
+
+
+_FORMULAS = {
+    "logsumexp": lambda t, total, g: g * t / total,
+    "softmax": _softmax_formula,
+    "log_softmax": lambda t, total, g: g - t * (np.sum(g, axis=-1, keepdims=True) / total),
+}
+_PRECISE = {
+    "logsumexp": precise.logsumexp_grad,
+    "softmax": precise.softmax_grad,
+    "log_softmax": precise.log_softmax_grad,
+}
+
+
 class GradientFunctions:
     """``grad.<function>`` of one tier: same signatures as the functions, plus ``grad_output``."""
 
-    def __init__(self, select: Selector, tier: str) -> None:
+    def __init__(self, select: Selector, tier: str, *, double_double: bool = False) -> None:
         self._select = select
         self.tier = tier
+        self._double_double = double_double
 
     # -- softmax family ---------------------------------------------------------------
 
-    def _rows(self, x: Any, axis: Any, dtype: Any, grad_output: Any, reduced: bool):
+    def _family(self, name: str, x: Any, axis: Any, dtype: Any, grad_output: Any) -> np.ndarray:
         arr, fin = float_array(x, "x")
         ax = normalize_axis(axis, arr.ndim)
         fout = output_format(dtype, fin)
         kernels, work = self._select(fin, fout, False)
+        reduced = name == "logsumexp"
         out_shape = tuple(s for i, s in enumerate(arr.shape) if i != ax) if reduced else arr.shape
         g = grad_output_array(grad_output, out_shape)
         rows = as_rows(arr, ax, work)
         g_rows = g.astype(work).reshape(-1, 1) if reduced else as_rows(g, ax, work)
         t, total = kernels.softmax_parts(rows) if rows.size else (rows, rows[:, :1])
-        return arr.shape, ax, fout, t, total, g_rows
+        with np.errstate(**_QUIET):
+            out = round_to_format(_FORMULAS[name](t, total, g_rows), fout)
+        if self._double_double and rows.size:
+            r64 = as_rows(arr, ax, np.dtype(np.float64))
+            g64 = g_rows.astype(np.float64)
+            clean = np.isfinite(np.max(r64, axis=-1)) & np.isfinite(g64).all(axis=-1)
+            if clean.any():
+                g_clean = g64[clean, 0] if reduced else g64[clean]
+                out[clean] = _PRECISE[name](r64[clean], g_clean, fout)
+        return from_rows(out, arr.shape, ax)
 
     def logsumexp(self, x: Any, axis: Any = -1, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:
         """g * softmax(x)."""
-        shape, ax, fout, t, total, g = self._rows(x, axis, dtype, grad_output, True)
-        with np.errstate(**_QUIET):
-            out = g * t / total
-        return round_to_format(from_rows(out, shape, ax), fout)
+        return self._family("logsumexp", x, axis, dtype, grad_output)
 
     def softmax(self, x: Any, axis: Any = -1, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:
         """softmax(x) * (g - sum(g * softmax(x)))."""
-        shape, ax, fout, t, total, g = self._rows(x, axis, dtype, grad_output, False)
-        with np.errstate(**_QUIET):
-            # g_i - sum_j g_j p_j = h_i - sum_j h_j p_j with h = g - g[argmax]: at the
-            # dominant element the sum no longer cancels against g_i.
-            h = g - np.take_along_axis(g, np.argmax(t, axis=-1)[:, None], axis=-1) if t.size else g
-            out = (t / total) * (h - np.sum(h * t, axis=-1, keepdims=True) / total)
-        return round_to_format(from_rows(out, shape, ax), fout)
+        return self._family("softmax", x, axis, dtype, grad_output)
 
     def log_softmax(self, x: Any, axis: Any = -1, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:
         """g - softmax(x) * sum(g)."""
-        shape, ax, fout, t, total, g = self._rows(x, axis, dtype, grad_output, False)
-        with np.errstate(**_QUIET):
-            out = g - t * (np.sum(g, axis=-1, keepdims=True) / total)
-        return round_to_format(from_rows(out, shape, ax), fout)
+        return self._family("log_softmax", x, axis, dtype, grad_output)
 
     # -- elementwise ------------------------------------------------------------------------
 
@@ -154,8 +174,41 @@ class GradientFunctions:
                 out[ignored] = 0
                 den = kernels.total(wt)
             f = _factor(grad_output, prob.reduction, prob.out_shape, den, work)
-            out = out * f.reshape(-1, 1)
-        return round_to_format(prob.restore(out), fout)
+            out = round_to_format(out * f.reshape(-1, 1), fout)
+        if self._double_double and rows.size:
+            self._precise_cross_entropy(prob, eps, grad_output, out, fout)
+        return prob.restore(out)
+
+    @staticmethod
+    def _precise_cross_entropy(prob: Any, eps: float, grad_output: Any, out: np.ndarray, fout: Any) -> None:
+        """Overwrite the rows of ``out`` that are finite throughout with the double-double gradient."""
+        rows = prob.input.astype(np.float64)
+        n_samples, n_classes = rows.shape
+        g = np.broadcast_to(grad_output_array(grad_output, prob.out_shape if prob.reduction == "none" else ())
+                            .astype(np.float64).reshape(-1), (n_samples,))
+        clean = np.isfinite(np.max(rows, axis=-1)) & np.isfinite(g)
+        weight = None if prob.weight is None else prob.weight.astype(np.float64)
+        if prob.probabilities:
+            target = prob.target.astype(np.float64)
+            clean &= np.isfinite(target).all(axis=-1)
+            den = sc.from_float(np.array([float(n_samples)]))
+        else:
+            _, index, wt = class_weights(prob, np.dtype(np.float64))
+            clean &= prob.target != prob.ignore_index
+            den = sc.row_sum(sc.from_float(wt[None, :]))
+        if prob.reduction == "mean":
+            if den.hi[0] == 0:
+                return  # mean over no weight: NaN, as the plain formula gives
+            factor = sc.div(sc.from_float(g[clean]), sc.Scaled(*(np.broadcast_to(v, (int(clean.sum()),)) for v in den)))
+        else:
+            factor = sc.from_float(g[clean])
+        if not clean.any():
+            return
+        if prob.probabilities:
+            a = precise.coefficients(n_classes, eps, weight, probabilities=target[clean])
+        else:
+            a = precise.coefficients(n_classes, eps, weight, index=index[clean])
+        out[clean] = precise.class_grad(rows[clean], a, factor, fout)
 
     def nll_loss(self, input: Any, target: Any, *, weight: Any = None, ignore_index: Any = -100,
                  reduction: Any = "mean", dtype: Any = None, grad_output: Any = None) -> np.ndarray:

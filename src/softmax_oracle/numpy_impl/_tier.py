@@ -18,6 +18,6 @@ PUBLIC_NAMES = (
 class Tier(FamilyFunctions, LossFunctions):
     """Every function of the oracle, computed by one tier's kernels; gradients under ``grad``."""
 
-    def __init__(self, select: Selector, tier: str) -> None:
+    def __init__(self, select: Selector, tier: str, *, double_double_gradients: bool = False) -> None:
         super().__init__(select, tier)
-        self.grad = GradientFunctions(select, tier)
+        self.grad = GradientFunctions(select, tier, double_double=double_double_gradients)

@@ -21,7 +21,7 @@ __all__ = [
     "grad",
 ]
 
-_TIER = Tier(accurate_selector, "accurate")
+_TIER = Tier(accurate_selector, "accurate", double_double_gradients=True)
 
 logsumexp = _TIER.logsumexp
 softmax = _TIER.softmax
