@@ -1,0 +1,340 @@
+"""Targeted search for the worst input of an implementation.
+
+:func:`search` draws complete argument sets from
+:func:`softmax_oracle.strategies.arguments`, runs the candidate against the
+oracle with :func:`softmax_oracle.compare.compare`, and hands the largest ULP
+error of each example to :func:`hypothesis.target`, so Hypothesis climbs
+towards the inputs where the candidate is worst.  Class mismatches (NaN for a
+number, inf for a finite value...) and candidate failures are collected on
+the way.  Nothing fails inside Hypothesis: the search never shrinks, it
+reports the worst input as seen, exactly (hex floats).
+
+Hypothesis keeps the best inputs of each search (its Pareto front of target
+scores) in an example database, by default under
+``.softmax-oracle/fuzz-db`` in the working directory, keyed by candidate,
+function, gradient, format and regime; a re-run replays them first and starts
+from there.  A Ctrl-C (``KeyboardInterrupt``) ends the search and returns
+what was found so far.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
+from hypothesis import seed as hypothesis_seed
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+
+from .compare import ClassMismatch, Comparison, compare, literal
+from .candidates import Implementation, resolve
+from .errors import InvalidInput, OracleError
+from .formats import format_of
+from .regimes import check_count, check_regime
+from .strategies import arguments
+
+__all__ = ["FuzzResult", "FuzzProgress", "search", "call_arguments", "snippet", "DEFAULT_DATABASE", "STOP_REASONS"]
+
+DEFAULT_DATABASE = os.path.join(".softmax-oracle", "fuzz-db")
+STOP_REASONS = ("max_examples", "max_seconds", "interrupted")
+_KEPT = 20  # class mismatches and problems kept in a result
+_MISMATCH_SCORE = 1e300  # the target score of an example with a class mismatch: above any ULP error
+
+
+@dataclass(frozen=True)
+class FuzzProgress:
+    """What a search has seen so far (passed to ``on_progress``)."""
+
+    examples_run: int
+    seconds: float
+    max_ulp_error: float
+    mismatch_count: int
+
+
+@dataclass(frozen=True)
+class FuzzResult:
+    """The outcome of a :func:`search`.
+
+    Attributes
+    ----------
+    candidate, function, format : str
+        The implementation's name, the oracle function and the format.
+    grad : bool
+        Whether gradients were searched.
+    regime : str or None
+        The regime searched (``None``: all mixed).
+    max_ulp_error : float
+        Largest ``|got - exact| / ulp(exact)`` over the elements of the right
+        class in all examples (``0.5`` = correctly rounded).
+    worst_input : str or None
+        The complete arguments of the example with that error, as a Python
+        argument list of exact hex floats (``np.array(...), reduction='sum'``);
+        ``None`` when no example ran.
+    worst_detail : str
+        The worst element: its index, the candidate's, correctly rounded and
+        exact values.
+    examples_run : int
+        Examples compared with the oracle.
+    seconds : float
+        Wall time of the search.
+    mismatch_count : int
+        Examples with at least one class mismatch.
+    mismatches : tuple of ClassMismatch
+        The first ones seen (at most 20), each with the row that produced it.
+    mismatch_input : str or None
+        The complete arguments of the first example with a class mismatch.
+    problems : tuple of str
+        Distinct failures of the candidate (raised, wrong shape or dtype...).
+    oracle_errors : tuple of str
+        Distinct errors of the oracle on drawn inputs (such examples are
+        skipped).
+    stopped : str
+        ``"max_examples"``, ``"max_seconds"`` or ``"interrupted"`` (Ctrl-C).
+    seed : int or None
+        The seed of the search.
+    """
+
+    candidate: str
+    function: str
+    format: str
+    grad: bool
+    regime: str | None
+    max_ulp_error: float
+    worst_input: str | None
+    worst_detail: str
+    examples_run: int
+    seconds: float
+    mismatch_count: int
+    mismatches: tuple[ClassMismatch, ...]
+    mismatch_input: str | None
+    problems: tuple[str, ...]
+    oracle_errors: tuple[str, ...]
+    stopped: str
+    seed: int | None
+
+    def exceeds(self, max_ulp: float) -> bool:
+        """True when the worst error is above ``max_ulp`` or anything was of the wrong class or failed."""
+        return self.max_ulp_error > max_ulp or self.mismatch_count > 0 or bool(self.problems)
+
+
+def call_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """``args`` and ``kwargs`` as a Python argument list (arrays as exact hex floats)."""
+    parts = [literal(a) for a in args]
+    parts += [f"{k}={literal(v) if hasattr(v, 'dtype') else repr(v)}" for k, v in kwargs.items()]
+    return ", ".join(parts)
+
+
+class _BudgetSpent(KeyboardInterrupt):
+    """Raised inside the search when ``max_seconds`` is spent: Hypothesis stops without saving it as a failure."""
+
+
+class _Tracker:
+    """The mutable state of one search; :meth:`result` freezes it."""
+
+    def __init__(self, impl: Implementation, function: str, grad: bool, max_seconds: float | None,
+                 on_progress: Callable[[FuzzProgress], None] | None) -> None:
+        self.impl, self.function, self.grad = impl, function, grad
+        self.max_seconds, self.on_progress = max_seconds, on_progress
+        self.start = time.perf_counter()
+        self.examples = 0
+        self.best = -math.inf
+        self.worst_input: str | None = None
+        self.worst_detail = ""
+        self.mismatch_count = 0
+        self.mismatches: list[ClassMismatch] = []
+        self.mismatch_input: str | None = None
+        self.problems: list[str] = []
+        self.oracle_errors: list[str] = []
+
+    def run(self, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
+        if self.max_seconds is not None and time.perf_counter() - self.start > self.max_seconds:
+            raise _BudgetSpent
+        args, kwargs = call
+        try:
+            with np.errstate(all="ignore"):  # a candidate's overflow is a finding, not a warning
+                record = compare(self.impl, self.function, *args, grad=self.grad, **kwargs)
+        except OracleError as err:  # e.g. PrecisionExhausted: no reference, so nothing to measure
+            _keep(self.oracle_errors, f"{type(err).__name__}: {err}")
+            return
+        self.examples += 1
+        self._record(record, args, kwargs)
+        if self.on_progress is not None:
+            self.on_progress(FuzzProgress(self.examples, time.perf_counter() - self.start,
+                                          max(self.best, 0.0), self.mismatch_count))
+
+    def _record(self, record: Comparison, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if record.status != "ok":
+            _keep(self.problems, f"{record.status}: {record.problem}")
+            return
+        score = record.max_ulp_error if math.isfinite(record.max_ulp_error) else _MISMATCH_SCORE
+        if record.mismatches:
+            self.mismatch_count += 1
+            self.mismatches.extend(record.mismatches[: _KEPT - len(self.mismatches)])
+            if self.mismatch_input is None:
+                self.mismatch_input = call_arguments(args, kwargs)
+            score = _MISMATCH_SCORE
+        target(score, label="ulp_error")
+        if record.worst_index is not None and record.max_ulp_error > self.best:
+            self.best = record.max_ulp_error
+            self.worst_input = call_arguments(args, kwargs)
+            self.worst_detail = (
+                f"element {record.worst_index}: got {record.worst_got!r} ({float(record.worst_got).hex()}), "
+                f"correctly rounded {record.worst_rounded!r}, exact {record.worst_exact}"
+            )
+
+    def result(self, *, fmt: str, regime: str | None, stopped: str, seed: int | None) -> FuzzResult:
+        return FuzzResult(
+            candidate=self.impl.candidate, function=self.function, format=fmt, grad=self.grad, regime=regime,
+            max_ulp_error=max(self.best, 0.0), worst_input=self.worst_input, worst_detail=self.worst_detail,
+            examples_run=self.examples, seconds=time.perf_counter() - self.start,
+            mismatch_count=self.mismatch_count, mismatches=tuple(self.mismatches),
+            mismatch_input=self.mismatch_input, problems=tuple(self.problems),
+            oracle_errors=tuple(self.oracle_errors), stopped=stopped, seed=seed,
+        )
+
+
+def _keep(kept: list[str], message: str) -> None:
+    if message not in kept and len(kept) < _KEPT:
+        kept.append(message)
+
+
+def _database(database: Any) -> ExampleDatabase | None:
+    if database is None or isinstance(database, ExampleDatabase):
+        return database
+    if isinstance(database, (str, os.PathLike)):
+        return DirectoryBasedExampleDatabase(os.fspath(database))
+    raise InvalidInput(f"database must be a path, a hypothesis ExampleDatabase or None; got database={database!r}")
+
+
+def _check_budget(max_examples: Any, max_seconds: Any) -> tuple[int, float | None]:
+    examples = check_count(max_examples, "max_examples", low=1)
+    if max_seconds is not None and (isinstance(max_seconds, bool) or not isinstance(max_seconds, (int, float))
+                                    or not 0 < max_seconds < math.inf):
+        raise InvalidInput(f"max_seconds must be a positive number or None; got max_seconds={max_seconds!r}")
+    return examples, None if max_seconds is None else float(max_seconds)
+
+
+def search(
+    candidate: Any,
+    function: str,
+    *,
+    dtype: Any,
+    max_examples: int = 500,
+    seed: int | None = None,
+    regime: str | None = None,
+    grad: bool = False,
+    max_seconds: float | None = None,
+    database: Any = DEFAULT_DATABASE,
+    max_batch: int = 2,
+    max_row_length: int = 8,
+    scale: float | None = None,
+    on_progress: Callable[[FuzzProgress], None] | None = None,
+) -> FuzzResult:
+    """Search for the input where ``candidate`` is furthest from the oracle.
+
+    Each example ``a`` is scored ``s(a) = max_i |got_i - exact_i| / ulp(exact_i)``
+    over its output elements (``1e300`` when an element is of the wrong
+    class) and ``s`` is maximized with :func:`hypothesis.target`.
+
+    Parameters
+    ----------
+    candidate : str or callable
+        A registered name (``"numpy-naive"``, ``"torch"``...), a
+        ``"module:function"`` string or a callable with the oracle's signature.
+    function : str
+        Oracle function name.
+    dtype : dtype-like
+        float64, float32, float16 or ``ml_dtypes.bfloat16``.
+    max_examples : int
+        Budget in examples (>= 1); Hypothesis may stop earlier when it has
+        exhausted a small search space.
+    seed : int, optional
+        Seed (>= 0): with ``database=None`` the same seed gives the same
+        search.  With a database, stored inputs are replayed first.
+    regime : str, optional
+        One of :data:`softmax_oracle.regimes.REGIMES`; default all mixed.
+    grad : bool
+        Search the gradient (:mod:`softmax_oracle.oracle.grad`).
+    max_seconds : float, optional
+        Budget in seconds; the search stops at whichever budget ends first.
+    database : path, ExampleDatabase or None
+        Where Hypothesis keeps the best inputs (default
+        ``.softmax-oracle/fuzz-db``); ``None`` keeps nothing.
+    max_batch, max_row_length : int
+        Largest number of rows and row length drawn (the oracle costs about
+        15 us per element: keep rows short).
+    scale : float, optional
+        Logit magnitude (see :mod:`softmax_oracle.regimes`).
+    on_progress : callable, optional
+        Called with a :class:`FuzzProgress` after every example.
+
+    Returns
+    -------
+    FuzzResult
+        The worst input found (also after a Ctrl-C, with ``stopped =
+        "interrupted"``).
+
+    Raises
+    ------
+    InvalidInput
+        A bad argument (named in the message).
+    CandidateUnavailable
+        The candidate's package is missing or it lacks ``function``.
+    """
+    fmt = format_of(dtype)
+    check_regime(regime, allow_none=True)
+    max_examples, max_seconds = _check_budget(max_examples, max_seconds)
+    if seed is not None:
+        seed = check_count(seed, "seed", low=0)
+    if not isinstance(grad, bool):
+        raise InvalidInput(f"grad must be True or False; got grad={grad!r}")
+    db = _database(database)
+    impl = resolve(candidate, function, grad=grad)
+    strategy = arguments(function, fmt, regime=regime, max_batch=max_batch, max_row_length=max_row_length,
+                         scale=scale)
+    tracker = _Tracker(impl, function, grad, max_seconds, on_progress)
+    test = settings(
+        max_examples=max_examples, deadline=None, database=db, derandomize=False, verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target), report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck), print_blob=False,
+    )(given(strategy)(tracker.run))
+    if seed is not None:
+        test = hypothesis_seed(seed)(test)
+    key = f"{impl.label}|{fmt.name}|{regime}|{max_batch}|{max_row_length}|{scale}"
+    test._hypothesis_internal_database_key = hashlib.sha256(key.encode()).digest()  # type: ignore[attr-defined]
+    stopped = "max_examples"
+    try:
+        test()
+    except _BudgetSpent:
+        stopped = "max_seconds"
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    return tracker.result(fmt=fmt.name, regime=regime, stopped=stopped, seed=seed)
+
+
+def snippet(result: FuzzResult, *, candidate: str | None = None) -> str:
+    """A Python script that reproduces the worst input of ``result`` (and its first class mismatch).
+
+    ``candidate`` is the expression of the candidate in the script (default
+    ``repr(result.candidate)``, right for registered names and
+    ``"module:function"`` strings).
+    """
+    who = candidate if candidate is not None else repr(result.candidate)
+    lines = [
+        f"# worst input of {result.candidate} {'grad.' if result.grad else ''}{result.function} ({result.format}): "
+        f"{result.max_ulp_error:.4g} ULP after {result.examples_run} examples",
+        "import ml_dtypes",
+        "import numpy as np",
+        "from softmax_oracle.compare import compare",
+        "",
+    ]
+    for name, call in (("worst", result.worst_input), ("mismatch", result.mismatch_input)):
+        if call is not None:
+            lines.append(f"{name} = compare({who}, {result.function!r}, {call}, grad={result.grad})")
+            lines.append(f"print({name}.max_ulp_error, {name}.worst_input, {name}.mismatches[:3])")
+    return "\n".join(lines) + "\n"
