@@ -199,9 +199,9 @@ def _round(bound: arb, fmt) -> float:
     man, exp = int(man), int(exp)
     top = man.bit_length() + exp if man else 0
     if man and top < fmt.emin - fmt.precision - 2:  # far below half the smallest subnormal
-        return math.copysign(0.0, man)
+        return -0.0 if man < 0 else 0.0
     if top > fmt.emax + 2:
-        return math.copysign(math.inf, man)
+        return -math.inf if man < 0 else math.inf
     exact = gmpy2.mpq(int(man)) * (gmpy2.mpq(2) ** int(exp)) if exp >= 0 else gmpy2.mpq(int(man), 2 ** (-int(exp)))
     with _mpfr_context(fmt):
         return float(gmpy2.mpfr(exact))

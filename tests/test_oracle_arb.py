@@ -27,13 +27,14 @@ FORMAT_NAMES = [f.name for f in FORMATS]
 def floats_of(fmt_name: str, *, min_value=None, max_value=None, allow_subnormal=None):
     """Finite floats of a format (bfloat16 via uint16 bit patterns)."""
     if fmt_name == "bfloat16":
-        bits = st.integers(0, 0xFFFF).map(lambda b: float(np.array(b, dtype=np.uint16).view(ml_dtypes.bfloat16)))
-        s = bits.filter(math.isfinite)
-        if min_value is not None:
-            s = s.filter(lambda v: v >= min_value)
-        if max_value is not None:
-            s = s.filter(lambda v: v <= max_value)
-        return s
+        if min_value is None and max_value is None:  # every finite bit pattern
+            bits = st.integers(0, 0xFFFF).map(lambda b: float(np.array(b, dtype=np.uint16).view(ml_dtypes.bfloat16)))
+            return bits.filter(math.isfinite)
+        # a float32 in range, rounded to bfloat16, kept if still in range
+        lo = -3e38 if min_value is None else min_value
+        hi = 3e38 if max_value is None else max_value
+        return st.floats(lo, hi, width=32).map(lambda v: float(np.float32(v).astype(ml_dtypes.bfloat16))).filter(
+            lambda v: lo <= v <= hi)
     width = {"float64": 64, "float32": 32, "float16": 16}[fmt_name]
     return st.floats(min_value=min_value, max_value=max_value, width=width, allow_nan=False,
                      allow_infinity=False, allow_subnormal=allow_subnormal)

@@ -138,6 +138,10 @@ def round_dyadic(mant: int, exp: int, fmt: Format, *, sticky: int = 0) -> Rounde
     shift = q - exp
     if shift <= 0:
         return _finish(negative, a << -shift, q, False, fmt)
+    if a.bit_length() < shift - 1:
+        # below a quarter of the smallest subnormal (e.g. an MPFR underflow bound
+        # of 2**-1073741824): rounds to zero without forming 2**shift
+        return _finish(negative, 0, q, False, fmt)
     n = a >> shift
     r = a & ((1 << shift) - 1)
     up = r != 0 and _round_up(n, r - (1 << (shift - 1)), s)

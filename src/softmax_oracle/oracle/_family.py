@@ -19,6 +19,8 @@ import math
 
 from gmpy2 import mpq
 
+from gmpy2 import mpfr
+
 from ._interval import Precision
 from ._rows import Row
 from ._ziv import Term, exact, special
@@ -34,6 +36,7 @@ __all__ = [
 ]
 
 _NAN = special(math.nan)
+_Z = mpfr(0)
 
 
 def finite_q(g: float) -> mpq | None:
@@ -90,13 +93,27 @@ def grad_log_softmax(row: Row, j: int, g: list[float]) -> Term:
     return Term(qs[j] - total * d, ((-total, lambda p: row.prob_rest(j, p), sign),))
 
 
+def _interval_sign(lo, hi) -> int | None:
+    if lo > 0:
+        return 1
+    if hi < 0:
+        return -1
+    if lo == 0 and hi == 0:
+        return 0
+    return None
+
+
 def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
     """``s_j * (g_j - sum_i g_i s_i)``.
 
     With ``gbar`` the mean of ``g`` over the maxima, ``gamma_j = g_j - gbar``
     and ``rho = sum_{tail} (g_i - gbar) exp(d_i) / S`` (exact coefficients, so
-    equal gradients cancel exactly), the value is
-    ``D_j gamma_j + r_j gamma_j - s_j rho``.
+    equal gradients cancel exactly), the value is ``s_j (gamma_j - rho)``:
+
+    * off the maxima (``D_j = 0``) one positive factor ``s_j`` times
+      ``gamma_j - rho``, whose sign is read off its enclosure, so the sign of
+      the result is known even where ``s_j`` underflows MPFR;
+    * at a maximum, ``gamma_j / k + (gamma_j r_j - s_j rho)``.
     """
     qs = [finite_q(v) for v in g]
     if row.status != "ok" or any(q is None for q in qs):
@@ -105,13 +122,27 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
         return exact(mpq(0))
     gbar = sum((qs[i] for i in row.maxima), mpq(0)) / row.k
     gamma = qs[j] - gbar
-    coeffs = {i: qs[i] - gbar for i in row.tail}
+    coeffs = {i: qs[i] - gbar for i in row.tail if qs[i] != gbar}
+
+    def rho(p: Precision):
+        return row.weighted_tail(coeffs, p) if coeffs else (_Z, _Z)
+
     d, sign = row.split(j)
+    if d == 0:
+
+        def off_max(p: Precision):
+            factor = p.add_q(p.neg(rho(p)), gamma)
+            lo, hi = p.mul(row.prob(j, p), factor)
+            return lo, hi, _interval_sign(*factor)
+
+        return Term(mpq(0), ((mpq(1), off_max, None),))
     parts: list = [(gamma, lambda p: row.prob_rest(j, p), sign)]
-    if any(c != 0 for c in coeffs.values()):
+    if coeffs:
 
         def s_rho(p: Precision):
-            return p.mul(row.prob(j, p), row.weighted_tail(coeffs, p))
+            r = rho(p)
+            lo, hi = p.mul(row.prob(j, p), r)
+            return lo, hi, _interval_sign(*r)
 
         parts.append((mpq(-1), s_rho, None))
     return Term(d * gamma, tuple(parts))

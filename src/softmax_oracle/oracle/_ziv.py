@@ -59,22 +59,53 @@ class Term(NamedTuple):
     parts: tuple[Part, ...] = ()
     special: float | None = None
 
-    @property
     def sign(self) -> int | None:
-        """Exact sign of the remainder ``sum(coeff * Y)``: -1, 0, 1, or None if unknown."""
-        signs = set()
-        for c, _, s in self.parts:
-            if c == 0 or s == 0:
-                continue
-            if s is None:
-                return None
-            signs.add(s if c > 0 else -s)
-        if not signs:
-            return 0
-        return signs.pop() if len(signs) == 1 else None
+        """Structural sign of the remainder ``sum(coeff * Y)``: -1, 0, 1, or None if unknown."""
+        return _combined_sign((c, s) for c, _, s in self.parts)
 
-    def remainder(self, p: Precision) -> Interval:
-        return p.fsum(p.scale(f(p), c) for c, f, s in self.parts if c != 0 and s != 0)
+
+def _combined_sign(items) -> int | None:
+    signs = set()
+    for c, s in items:
+        if c == 0 or s == 0:
+            continue
+        if s is None:
+            return None
+        signs.add(s if c > 0 else -s)
+    if not signs:
+        return 0
+    return signs.pop() if len(signs) == 1 else None
+
+
+_FOLD_EXP = 1 << 17  # point enclosures beyond 2**+-_FOLD_EXP are not folded into the exact part
+
+
+def _evaluate(term: Term, p: Precision) -> tuple[mpq, Interval, int | None]:
+    """``(exact', remainder enclosure, remainder sign)`` at precision ``p``.
+
+    A part whose enclosure is a single point (``exp(0) = 1``, ``sigmoid(0) =
+    1/2``, ``1/k`` for ``k`` tied maxima) is exact: it is folded into the exact
+    part, so an exact result on a rounding midpoint is rounded as such instead
+    of being straddled forever by inexact products.  An enclosure function may
+    return ``(lo, hi, sign)`` to refine its part's sign at this precision (a
+    product whose factor's sign is decided even where MPFR underflows).
+    """
+    d = term.exact
+    scaled = []
+    signs = []
+    for c, f, s in term.parts:
+        if c == 0 or s == 0:
+            continue
+        res = f(p)
+        lo, hi = res[0], res[1]
+        if len(res) == 3 and res[2] is not None:
+            s = res[2]
+        if lo == hi and lo.is_finite() and (lo == 0 or abs(lo.as_mantissa_exp()[1]) < _FOLD_EXP):
+            d += c * mpq(lo)
+            continue
+        scaled.append(p.scale((lo, hi), c))
+        signs.append((c, s))
+    return d, p.fsum(scaled), _combined_sign(signs)
 
 
 def special(value: float) -> Term:
@@ -120,13 +151,14 @@ def decide(term: Term, fmt: Format, *, max_bits: int = MAX_BITS) -> Rounded:
     if term.special is not None:
         return _special_rounded(term.special)
     d = term.exact
-    sign = term.sign
-    if sign == 0:
+    if term.sign() == 0:
         return round_fraction(int(d.numerator), int(d.denominator), fmt)
     bits = start_bits(fmt)
     while bits <= max_bits:
         p = precision(bits)
-        r_lo, r_hi = term.remainder(p)
+        d, (r_lo, r_hi), sign = _evaluate(term, p)
+        if sign == 0 or (r_lo == 0 and r_hi == 0):
+            return round_fraction(int(d.numerator), int(d.denominator), fmt)
         lo = p.down.add(r_lo, d)
         hi = p.up.add(r_hi, d)
         a, b = _round_bound(lo, fmt), _round_bound(hi, fmt)
