@@ -176,3 +176,45 @@ def test_all_public_names():
         if name != "grad":
             assert callable(getattr(so.oracle.grad, name)) and callable(getattr(so.exact, name))
             assert callable(getattr(so.exact.grad, name))
+
+
+# -- regressions, named after what they caught ------------------------------------------------------
+
+
+def test_negation_keeps_working_precision():
+    """Interval negation used Python's unary minus, which rounds to gmpy2's global 53 bits."""
+    import mpmath
+
+    e = so.exact.softmax(np.array([0.0, 1e-6]), bits=200)
+    with mpmath.workprec(300):
+        ref = 1 / (1 + mpmath.exp(-mpmath.mpf(1e-6)))
+        assert abs(e[1] - ref) / ref < mpmath.mpf(2) ** -199
+
+
+def test_exact_zero_is_positive_zero_in_mpmath():
+    """mpmath's fnzero is its (unsupported) negative zero; exact zeros must be fzero."""
+    z = so.exact.grad.softmax(np.array([1.0, 2.0]))
+    assert all(v == 0 and repr(v) == "mpf('0.0')" for v in z)
+
+
+def test_underflow_bounds_do_not_build_huge_integers():
+    """An MPFR underflow bound 2**-1073741824 used to make round_dyadic form 2**1e9."""
+    x = np.array([-1.0, -5.9e16, 1.9e16, 2.4e16, 1e-5], dtype=np.float32)
+    assert o.softmax(x).tolist() == [0.0, 0.0, 0.0, 1.0, 0.0]
+
+
+def test_softmax_gradient_sign_below_mpfr_range():
+    """s_0 * s_2 ~ exp(-7.4e8) underflows MPFR; the sign comes from the factor g_0 - <g, s>."""
+    got = o.grad.softmax(np.array([0.0, 3.7213056e8, 0.0], dtype=np.float32), grad_output=np.array([0.0, 0.0, 1.0], dtype=np.float32))
+    assert bits_equal(got, [-0.0, -0.0, 0.0])
+    got = o.grad.softmax(np.array([0.0, 7.46586e8]).astype(ml_dtypes.bfloat16),
+                         grad_output=np.array([0.0, 2.0**-133]).astype(ml_dtypes.bfloat16))
+    assert bits_equal(got.astype(np.float64), [-0.0, 0.0])
+
+
+def test_exact_point_values_fold_into_the_exact_part():
+    """sigmoid(0) - 1/2 = 0 under a mean over 3, and a kl_div whose exact mean is a float16 midpoint."""
+    g = o.grad.binary_cross_entropy_with_logits(np.zeros(3, dtype=np.float32), np.array([0, 0, 0.5], dtype=np.float32))
+    assert bits_equal(g, [np.float32(1 / 6), np.float32(1 / 6), 0.0])
+    x = np.array([0.0, 0.0, -149.0, -2970.0, -9456.0], dtype=np.float16)  # sum 12575 / 5 = 2515, a tie
+    assert float(o.kl_div(x, np.zeros(5, dtype=np.float16), reduction="batchmean", log_target=True)) == 2516.0
