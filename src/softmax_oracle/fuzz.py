@@ -9,10 +9,11 @@ number, inf for a finite value...) and candidate failures are collected on
 the way.  Nothing fails inside Hypothesis: the search never shrinks, it
 reports the worst input as seen, exactly (hex floats).
 
-Hypothesis keeps the best inputs of each search (its Pareto front of target
-scores) in an example database, by default under
-``.softmax-oracle/fuzz-db`` in the working directory, keyed by candidate,
-function, gradient, format and regime; a re-run replays them first and starts
+The worst input (and the first with a class mismatch) of each search is kept
+in a Hypothesis example database, by default under ``.softmax-oracle/fuzz-db``
+in the working directory, keyed by candidate, function, gradient, format and
+regime, as exact bit patterns next to Hypothesis's own Pareto front of target
+scores; a re-run replays them first (as explicit examples) and climbs on
 from there.  A Ctrl-C (``KeyboardInterrupt``) ends the search and returns
 what was found so far.
 """
@@ -20,6 +21,7 @@ what was found so far.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import time
@@ -27,16 +29,17 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings, target
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings, target
 from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from .compare import ClassMismatch, Comparison, compare, literal
 from .candidates import Implementation, resolve
+from .compare import ClassMismatch, Comparison, compare, literal
 from .errors import InvalidInput, OracleError
 from .formats import format_of
-from .regimes import check_count, check_regime
+from .regimes import check_count, check_regime, from_ordered
 from .strategies import arguments
+from .ulp import ordered
 
 __all__ = ["FuzzResult", "FuzzProgress", "search", "call_arguments", "snippet", "DEFAULT_DATABASE", "STOP_REASONS"]
 
@@ -148,6 +151,7 @@ class _Tracker:
         self.mismatch_count = 0
         self.mismatches: list[ClassMismatch] = []
         self.mismatch_input: str | None = None
+        self.calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}  # "worst"/"mismatch" -> arguments
         self.problems: list[str] = []
         self.oracle_errors: list[str] = []
 
@@ -177,11 +181,13 @@ class _Tracker:
             self.mismatches.extend(record.mismatches[: _KEPT - len(self.mismatches)])
             if self.mismatch_input is None:
                 self.mismatch_input = call_arguments(args, kwargs)
+                self.calls["mismatch"] = (args, kwargs)
             score = _MISMATCH_SCORE
         target(score, label="ulp_error")
         if record.worst_index is not None and record.max_ulp_error > self.best:
             self.best = record.max_ulp_error
             self.worst_input = call_arguments(args, kwargs)
+            self.calls["worst"] = (args, kwargs)
             self.worst_detail = (
                 f"element {record.worst_index}: got {record.worst_got!r} ({float(record.worst_got).hex()}), "
                 f"correctly rounded {record.worst_rounded!r}, exact {record.worst_exact}"
@@ -201,6 +207,48 @@ class _Tracker:
 def _keep(kept: list[str], message: str) -> None:
     if message not in kept and len(kept) < _KEPT:
         kept.append(message)
+
+
+def _encode(value: Any) -> Any:
+    """A JSON form of an argument: arrays by dtype, shape and exact bit patterns."""
+    if hasattr(value, "dtype") and hasattr(value, "shape"):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "iub":
+            return {"dtype": arr.dtype.name, "shape": list(arr.shape), "values": arr.ravel().tolist()}
+        return {"dtype": arr.dtype.name, "shape": list(arr.shape), "ordered": ordered(arr).ravel().tolist()}
+    return {"value": value}
+
+
+def _decode(item: dict[str, Any]) -> Any:
+    if "value" in item:
+        return item["value"]
+    shape = tuple(item["shape"])
+    if "values" in item:
+        return np.array(item["values"], dtype=item["dtype"]).reshape(shape)
+    return from_ordered(np.array(item["ordered"], dtype=np.int64), format_of(item["dtype"])).reshape(shape)
+
+
+def _stored_calls(db: ExampleDatabase | None, key: bytes) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    """The worst inputs a previous search with this key kept (unreadable entries are dropped)."""
+    calls = []
+    for blob in [] if db is None else db.fetch(key + b".worst-inputs"):
+        try:
+            data = json.loads(blob)
+            calls.append((tuple(_decode(a) for a in data["args"]), {k: _decode(v) for k, v in data["kwargs"].items()}))
+        except (ValueError, KeyError, TypeError):
+            db.delete(key + b".worst-inputs", blob)
+    return calls
+
+
+def _store_calls(db: ExampleDatabase | None, key: bytes, calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]]) -> None:
+    """Replace the kept worst inputs of ``key`` by this search's (when it found any)."""
+    if db is None or not calls:
+        return
+    for blob in list(db.fetch(key + b".worst-inputs")):
+        db.delete(key + b".worst-inputs", blob)
+    for args, kwargs in calls.values():
+        data = {"args": [_encode(a) for a in args], "kwargs": {k: _encode(v) for k, v in kwargs.items()}}
+        db.save(key + b".worst-inputs", json.dumps(data).encode())
 
 
 def _database(database: Any) -> ExampleDatabase | None:
@@ -298,15 +346,20 @@ def search(
     strategy = arguments(function, fmt, regime=regime, max_batch=max_batch, max_row_length=max_row_length,
                          scale=scale)
     tracker = _Tracker(impl, function, grad, max_seconds, on_progress)
+    key = hashlib.sha256(f"{impl.label}|{fmt.name}|{regime}|{max_batch}|{max_row_length}|{scale}".encode()).digest()
+    def run(call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
+        tracker.run(call)
+
+    for call in _stored_calls(db, key):  # the previous run's worst inputs are replayed first
+        run = example(call)(run)
     test = settings(
         max_examples=max_examples, deadline=None, database=db, derandomize=False, verbosity=Verbosity.quiet,
         phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target), report_multiple_bugs=False,
         suppress_health_check=list(HealthCheck), print_blob=False,
-    )(given(strategy)(tracker.run))
+    )(given(strategy)(run))
     if seed is not None:
         test = hypothesis_seed(seed)(test)
-    key = f"{impl.label}|{fmt.name}|{regime}|{max_batch}|{max_row_length}|{scale}"
-    test._hypothesis_internal_database_key = hashlib.sha256(key.encode()).digest()  # type: ignore[attr-defined]
+    test._hypothesis_internal_database_key = key  # type: ignore[attr-defined]
     stopped = "max_examples"
     try:
         test()
@@ -314,6 +367,7 @@ def search(
         stopped = "max_seconds"
     except KeyboardInterrupt:
         stopped = "interrupted"
+    _store_calls(db, key, tracker.calls)
     return tracker.result(fmt=fmt.name, regime=regime, stopped=stopped, seed=seed)
 
 
