@@ -66,6 +66,19 @@ _PRECISE = {
 }
 
 
+def _without_terms(prob: Any, eps: float) -> np.ndarray:
+    """Samples whose coefficients ``a_c`` (of ``-log_softmax_c`` in the loss) are all exactly 0."""
+    n_samples, n_classes = prob.input.shape
+    w = np.ones(n_classes) if prob.weight is None else prob.weight.astype(np.float64)
+    if prob.probabilities:
+        zero = (w == 0) | ((prob.target.astype(np.float64) == 0) & (eps == 0))
+        return zero.all(axis=-1)
+    ignored = prob.target == prob.ignore_index
+    w_t = w[np.where(ignored, 0, prob.target)]
+    others_zero = bool(eps == 0 or (w == 0).all())
+    return ignored | ((w_t == 0) & others_zero)
+
+
 class GradientFunctions:
     """``grad.<function>`` of one tier: same signatures as the functions, plus ``grad_output``."""
 
@@ -162,7 +175,6 @@ class GradientFunctions:
                 den: Any = n_samples
             else:
                 w, tgt, wt = class_weights(prob, work)
-                ignored = prob.target == prob.ignore_index
                 out = p.copy()
                 if rows.size:
                     rest = t.copy()
@@ -171,13 +183,16 @@ class GradientFunctions:
                 out = wt[:, None] * out
                 if eps:
                     out = (1 - eps) * out + (eps / n_classes) * (np.sum(w) * p - w)
-                out[ignored] = 0
                 den = kernels.total(wt)
             f = _factor(grad_output, prob.reduction, prob.out_shape, den, work)
-            out = round_to_format(out * f.reshape(-1, 1), fout)
+            out = out * f.reshape(-1, 1)
         if self._double_double and rows.size:
+            out = round_to_format(out, fout)
             self._precise_cross_entropy(prob, eps, grad_output, out, fout)
-        return prob.restore(out)
+        # A sample whose loss has no term (ignored, zero weight) has no gradient, whatever its
+        # input or the mean's denominator.
+        out[_without_terms(prob, eps)] = 0
+        return round_to_format(prob.restore(out), fout)
 
     @staticmethod
     def _precise_cross_entropy(prob: Any, eps: float, grad_output: Any, out: np.ndarray, fout: Any) -> None:
@@ -222,6 +237,7 @@ class GradientFunctions:
         if out.size:
             with np.errstate(**_QUIET):
                 np.put_along_axis(out, tgt[:, None], (-(wt * f))[:, None], axis=-1)
+        out[_without_terms(prob, 0.0)] = 0  # no gradient, even for a NaN input or a mean over no weight
         return round_to_format(prob.restore(out), fout)
 
     def kl_div(self, input: Any, target: Any, *, reduction: Any = "mean", log_target: bool = False,
