@@ -4,7 +4,8 @@ One click group; each command is a thin shell over a library function that
 returns data.  Library exceptions become exit codes only here: 0 ok, 1 a
 tolerance exceeded, 2 bad usage or input.  Machine-readable output goes to
 stdout, progress and logs to stderr.  Commands live in their own modules
-(``softmax_oracle._cli_*``) and are registered below.
+(``softmax_oracle._cli_*``) and are imported only when they run, so that
+``softmax-oracle --help`` is fast and one command's imports never break another.
 """
 
 from __future__ import annotations
@@ -16,30 +17,36 @@ import click
 
 from . import __version__
 
-__all__ = ["main"]
+__all__ = ["main", "COMMANDS"]
 
-# command name -> "module:attribute" of a click.Command, imported when the group is built
-COMMANDS = {
-    "demo": "softmax_oracle._cli_demo:demo",
-    "report": "softmax_oracle._cli_report:report",
-    "check": "softmax_oracle._cli_report:check",
-    "fuzz": "softmax_oracle._cli_fuzz:fuzz",
+# command name -> ("module:attribute" of a click.Command, one-line help for --help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "report": ("softmax_oracle._cli_report:report", "Sweep implementations against the oracle; write tables and plots."),
+    "check": ("softmax_oracle._cli_report:check", "Check one implementation (module:function) against the oracle."),
+    "fuzz": ("softmax_oracle._cli_fuzz:fuzz", "Search for the worst input of an implementation."),
+    "demo": ("softmax_oracle._cli_demo:demo", "Print the seeds' worked examples next to the oracle's answers."),
 }
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module, attr = COMMANDS[name][0].split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="softmax-oracle")
 def main() -> None:
     """Correctly rounded softmax-family reference values and ULP error reports."""
-
-
-for _name, _target in COMMANDS.items():
-    _module, _attr = _target.split(":")
-    try:
-        main.add_command(getattr(importlib.import_module(_module), _attr), _name)
-    except ModuleNotFoundError as _err:  # a command whose module is not written yet
-        if _err.name != _module:
-            raise
 
 
 if __name__ == "__main__":  # pragma: no cover
