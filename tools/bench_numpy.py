@@ -1,9 +1,12 @@
 """Benchmark the NumPy tiers against scipy.special (and torch CPU when installed).
 
-Usage: python tools/bench_numpy.py [--repeat N] [--markdown]
+Usage: python tools/bench_numpy.py [--repeat N] > table.md
 
-Medians of ``timeit`` repeats, one thread for torch.  Prints one row per
-function x dtype x shape, times in milliseconds, and each tier's ratio to SciPy.
+Medians of ``timeit`` repeats, one thread for torch.  The candidates are timed
+interleaved (each round times each candidate once), and the ratios to SciPy are
+medians of the per-round ratios, so a noisy shared machine slows both sides of a
+ratio alike.  Prints one Markdown row per function x dtype x shape (progress on
+stderr, the table on stdout), times in milliseconds.
 """
 
 from __future__ import annotations
@@ -37,12 +40,27 @@ def _torch_functions():
     }
 
 
-def median_seconds(fn, repeat: int) -> float:
+def _batch_size(fn) -> int:
     fn()  # warm up
     n = 1
-    while timeit.timeit(fn, number=n) < 0.02 and n < 10_000:
+    while timeit.timeit(fn, number=n) < 0.01 and n < 10_000:
         n *= 2
-    return statistics.median(t / n for t in timeit.repeat(fn, number=n, repeat=repeat))
+    return n
+
+
+def interleaved_medians(cands: dict, repeat: int) -> tuple[dict, dict]:
+    """Median seconds per call of each candidate, and the median over rounds of each one's ratio to
+    SciPy: every round times every candidate once, so a noisy neighbour hits them alike."""
+    sizes = {k: _batch_size(f) for k, f in cands.items()}
+    times: dict = {k: [] for k in cands}
+    ratios: dict = {k: [] for k in cands}
+    for _ in range(repeat):
+        this = {k: timeit.timeit(f, number=sizes[k]) / sizes[k] for k, f in cands.items()}
+        for k, v in this.items():
+            times[k].append(v)
+            ratios[k].append(v / this["scipy"])
+    return ({k: statistics.median(v) for k, v in times.items()},
+            {k: statistics.median(v) for k, v in ratios.items()})
 
 
 def run(repeat: int) -> list[dict]:
@@ -63,25 +81,34 @@ def run(repeat: int) -> list[dict]:
                     torch, fns = torch_part
                     tx = torch.from_numpy(x)
                     cands["torch"] = lambda tx=tx: fns[name](tx)
-                times = {k: median_seconds(f, repeat) for k, f in cands.items()}
-                rows.append({"function": name, "dtype": np.dtype(dt).name, "shape": shape, **times})
+                times, ratios = interleaved_medians(cands, repeat)
+                rows.append({"function": name, "dtype": np.dtype(dt).name, "shape": shape, **times,
+                             "ratios": ratios})
+                print(_line(rows[-1], _columns(rows[-1])), file=sys.stderr, flush=True)
     return rows
 
 
+def _columns(row: dict) -> list[str]:
+    return [c for c in ("scipy", "torch", "naive", "stable", "accurate") if c in row]
+
+
+def _line(r: dict, cols: list[str]) -> str:
+    cells = " | ".join(f"{r[c] * 1e3:.3f}" for c in cols)
+    return (f"| {r['function']} | {r['dtype']} | {r['shape']} | {cells} | "
+            f"{r['ratios']['stable']:.2f} | {r['ratios']['accurate']:.2f} |")
+
+
 def markdown(rows: list[dict]) -> str:
-    cols = [c for c in ("scipy", "torch", "naive", "stable", "accurate") if c in rows[0]]
+    cols = _columns(rows[0])
     head = "| function | dtype | shape | " + " | ".join(f"{c} ms" for c in cols) + " | stable/scipy | accurate/scipy |"
     lines = [head, "|" + "---|" * (len(cols) + 5)]
-    for r in rows:
-        cells = " | ".join(f"{r[c] * 1e3:.3f}" for c in cols)
-        lines.append(f"| {r['function']} | {r['dtype']} | {r['shape']} | {cells} | "
-                     f"{r['stable'] / r['scipy']:.2f} | {r['accurate'] / r['scipy']:.2f} |")
+    lines.extend(_line(r, cols) for r in rows)
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=11)
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     print(markdown(run(args.repeat)))

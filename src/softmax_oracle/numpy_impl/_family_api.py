@@ -8,6 +8,7 @@ import numpy as np
 
 from ..arguments import float_array, normalize_axis, output_format
 from ._cast import round_to_format
+from ._fast_rows import fast_call
 from ._select import Selector
 
 __all__ = ["FamilyFunctions"]
@@ -42,6 +43,9 @@ class FamilyFunctions:
         self.tier = tier
 
     def _rows_call(self, method: str, x: Any, axis: Any, dtype: Any) -> np.ndarray:
+        fast = fast_call(self.tier, method, x, axis, dtype)
+        if fast is not None:
+            return fast
         arr, fin = float_array(x, "x")
         ax = normalize_axis(axis, arr.ndim)
         fout = output_format(dtype, fin)

@@ -1,0 +1,162 @@
+"""The common case without the general machinery: float32/float64 rows along the last axis.
+
+A C-level loop per row is not available in pure NumPy, so speed comes from doing
+as little as possible: no validation beyond the dtype check, no moved or copied
+axes, no ``errstate`` (with a finite row maximum nothing overflows or is
+invalid), one output array written in place block by block, and blocks of rows
+small enough (``_BLOCK`` elements) that the exp, sum and scale passes over a
+block hit the cache.  Each kernel returns ``None`` when a row needs the general
+path (a NaN or an infinite maximum, or a ``-inf`` logit in the compensated
+kernels), and the caller then takes it.
+
+Same formulas as the tiers' kernels: the stable tier in the input's dtype with
+``logsumexp = m + log1p(sum_{j != argmax} exp(x_j - m))`` (Blanchard, Higham &
+Higham 2021, Algorithm 4.1); the accurate tier in float64 (rounded once to
+float32), for float64 with the TwoSum corrections of :mod:`._compensated`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import numpy as np
+
+from ._eft import two_sum_error
+
+__all__ = ["FAST", "fast_call"]
+
+_BLOCK = 1 << 14  # elements per block: 128 KiB of float64, the block and its temporaries stay in L2
+
+Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], Optional[bool]]
+
+
+def _blocks(n_rows: int, n_cols: int):
+    step = max(1, _BLOCK // n_cols)
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
+
+
+def _max_and_argmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row maxima (a column) and the flat index of each row's first maximum; None if one is not finite."""
+    idx = x.argmax(axis=1)  # stops at the first NaN
+    m = x[np.arange(x.shape[0]), idx][:, None]
+    if not np.isfinite(m).all():
+        return None
+    return m, idx
+
+
+def _stable_softmax(x: np.ndarray, out: np.ndarray) -> bool | None:
+    m = x.max(axis=1, keepdims=True)
+    if not np.isfinite(m).all():
+        return None
+    for b in _blocks(*x.shape):
+        ob = out[b]
+        np.subtract(x[b], m[b], out=ob)
+        np.exp(ob, out=ob)
+        ob /= ob.sum(axis=1, keepdims=True)
+    return True
+
+
+def _log1p_rest(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
+    """log_softmax (``name = "log_softmax"``) or logsumexp in the working dtype of ``out``."""
+    found = _max_and_argmax(x)
+    if found is None:
+        return None
+    m, idx = found
+    n = x.shape[1]
+    buf = np.empty(min(x.shape[0], max(1, _BLOCK // n)) * n, dtype=out.dtype)
+    for b in _blocks(*x.shape):
+        rows = b.stop - b.start
+        d = out[b] if name == "log_softmax" else np.empty((rows, n), dtype=out.dtype)
+        np.subtract(x[b], m[b], out=d)
+        t = buf[:rows * n].reshape(rows, n)
+        np.exp(d, out=t)
+        buf[np.arange(rows) * n + idx[b]] = 0  # the maximum's own term (exactly 1) goes outside log1p
+        s = np.log1p(t.sum(axis=1, keepdims=True))
+        if name == "log_softmax":
+            d -= s
+        else:
+            out[b] = (m[b] + s)[:, 0]
+    return True
+
+
+def _compensated(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
+    """float64 with the rounding errors of ``x - m`` and ``1 + S`` recovered (see :mod:`._compensated`)."""
+    found = _max_and_argmax(x)
+    if found is None:
+        return None
+    with np.errstate(invalid="ignore"):  # -inf logits make e NaN; the row is then handed back
+        return _compensated_blocks(x, name, out, *found)
+
+
+def _compensated_blocks(x: np.ndarray, name: str, out: np.ndarray, m: np.ndarray, idx: np.ndarray) -> bool | None:
+    neg = -m
+    n = x.shape[1]
+    buf = np.empty(min(x.shape[0], max(1, _BLOCK // n)) * n)
+    for b in _blocks(*x.shape):
+        rows = b.stop - b.start
+        d = np.add(x[b], neg[b])
+        e = two_sum_error(x[b], neg[b], d)
+        t = buf[:rows * n].reshape(rows, n)
+        np.exp(d, out=t)
+        flat = np.arange(rows) * n + idx[b]
+        buf[flat] = 0
+        corr = np.einsum("ij,ij->i", t, e)[:, None]
+        if not np.isfinite(corr).all():
+            return None  # a -inf logit: e is NaN there; the general path masks it
+        s = t.sum(axis=1, keepdims=True) + corr
+        if name == "logsumexp":
+            out[b] = (m[b] + np.log1p(s))[:, 0]
+        elif name == "log_softmax":
+            e -= np.log1p(s)
+            np.add(d, e, out=out[b])
+        else:
+            # softmax_i = t_i (1 + e_i - lo / hi) / hi with hi + lo = 1 + S exactly
+            buf[flat] = 1
+            hi = s + 1
+            lo = (1 - (hi - s)) + (s - (hi - (hi - s)))
+            e -= lo / hi
+            e *= t
+            t += e
+            np.divide(t, hi, out=out[b])
+    return True
+
+
+def _stable(name: str):
+    return _stable_softmax if name == "softmax" else (lambda x, out: _log1p_rest(x, name, out))
+
+
+def _accurate(name: str):
+    def run(x: np.ndarray, out: np.ndarray) -> bool | None:
+        if x.dtype == np.float64:
+            return _compensated(x, name, out)
+        # float32: float64 inside, one rounding at the end (NumPy's float32 exp is off by 2 ULP).
+        wide = np.empty(out.shape, dtype=np.float64)
+        done = (_stable_softmax(x.astype(np.float64), wide) if name == "softmax"
+                else _log1p_rest(x.astype(np.float64), name, wide))
+        if done:
+            out[...] = wide
+        return done
+    return run
+
+
+FAST = {
+    "stable": {name: _stable(name) for name in ("softmax", "log_softmax", "logsumexp")},
+    "accurate": {name: _accurate(name) for name in ("softmax", "log_softmax", "logsumexp")},
+}
+
+
+def fast_call(tier: str, name: str, x: object, axis: object, dtype: object) -> np.ndarray | None:
+    """The result for a plain float32/float64 ndarray along its last axis, or None (take the general path)."""
+    if dtype is not None or type(x) is not np.ndarray or x.dtype.char not in "fd" or not x.size:
+        return None
+    kernels = FAST.get(tier)
+    if kernels is None or x.ndim not in (1, 2) or (axis != -1 and axis != x.ndim - 1) or isinstance(axis, bool):
+        return None
+    rows = x.reshape(1, -1) if x.ndim == 1 else x
+    out = np.empty(rows.shape[0] if name == "logsumexp" else rows.shape, dtype=x.dtype)
+    if not kernels[name](rows, out):
+        return None
+    if name == "logsumexp":
+        return out.reshape(()) if x.ndim == 1 else out
+    return out.reshape(x.shape)
