@@ -218,3 +218,11 @@ def test_exact_point_values_fold_into_the_exact_part():
     assert bits_equal(g, [np.float32(1 / 6), np.float32(1 / 6), 0.0])
     x = np.array([0.0, 0.0, -149.0, -2970.0, -9456.0], dtype=np.float16)  # sum 12575 / 5 = 2515, a tie
     assert float(o.kl_div(x, np.zeros(5, dtype=np.float16), reduction="batchmean", log_target=True)) == 2516.0
+
+
+def test_softmax_gradient_sign_from_coefficients_at_mpfr_underflow():
+    """exp(-7.44e8) is at MPFR's emin: the enclosure of rho touches 0, its coefficients give its sign."""
+    got = o.grad.softmax(np.array([0.0, 7.44261118e8, 0.0]), grad_output=np.array([0.0, 0.0, 1.0]))
+    assert bits_equal(got, [-0.0, -0.0, 0.0])
+    got = o.grad.softmax(np.array([0.0, -1.00026e30]).astype(ml_dtypes.bfloat16), grad_output=np.array([-1.0, 0.0]).astype(ml_dtypes.bfloat16))
+    assert bits_equal(got.astype(np.float64), [-0.0, 0.0])

@@ -127,13 +127,23 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
     def rho(p: Precision):
         return row.weighted_tail(coeffs, p) if coeffs else (_Z, _Z)
 
+    # the sign of rho from its coefficients (exp(d_i) > 0 even where MPFR underflows)
+    signs = {c > 0 for c in coeffs.values()}
+    rho_sign = 0 if not signs else (1 if signs == {True} else -1 if signs == {False} else None)
+    gamma_sign = (gamma > 0) - (gamma < 0)
+    if rho_sign is None:
+        factor_sign = None
+    else:
+        factor_sign = gamma_sign if rho_sign == 0 or gamma_sign == -rho_sign else (-rho_sign if gamma_sign == 0 else None)
+
     d, sign = row.split(j)
     if d == 0:
 
         def off_max(p: Precision):
             factor = p.add_q(p.neg(rho(p)), gamma)
             lo, hi = p.mul(row.prob(j, p), factor)
-            return lo, hi, _interval_sign(*factor)
+            decided = _interval_sign(*factor)
+            return lo, hi, decided if decided is not None else factor_sign
 
         return Term(mpq(0), ((mpq(1), off_max, None),))
     parts: list = [(gamma, lambda p: row.prob_rest(j, p), sign)]
@@ -142,7 +152,8 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
         def s_rho(p: Precision):
             r = rho(p)
             lo, hi = p.mul(row.prob(j, p), r)
-            return lo, hi, _interval_sign(*r)
+            decided = _interval_sign(*r)
+            return lo, hi, decided if decided is not None else rho_sign
 
         parts.append((mpq(-1), s_rho, None))
     return Term(d * gamma, tuple(parts))
