@@ -160,6 +160,7 @@ CANCELLING_GRADIENTS = [
     ("softmax", [[1.5, 1.5, 1.5]], [[1.0, 3.0, 2.0]]),  # the middle one is exactly the mean: 0
     ("softmax", [[0.0, -1e-300]], [[1.0, -1.0]]),
     ("log_softmax", [[0.0, 5e-324, -745.0]], [[1.0, 1.0, 1e-300]]),
+    ("log_softmax", [[0.0, 2.5e-323, -math.inf]], [[0.0, 1.0, 1.0]]),  # a subnormal logit difference
 ]
 
 
@@ -169,6 +170,14 @@ def test_accurate_float64_gradient_that_cancels(fn, x, g):
     got = getattr(accurate.grad, fn)(x, grad_output=g)
     err = errors(got, getattr(exact.grad, fn)(x, grad_output=g), FLOAT64)
     assert (err <= 2.0).all(), f"{fn}: x={x!r} g={g!r} got={got!r} err={err!r}"
+
+
+def test_accurate_bce_with_logits_gradient_where_prediction_meets_target():
+    # (1 - y) sigmoid(x) = pw y sigmoid(-x) to 2**-9: 2.8 ULP through long double.
+    x, y, pw = np.array([-1.68353957]), np.array([0.26024714]), np.array([0.52799003])
+    kw = {"pos_weight": pw, "reduction": "none", "grad_output": np.array([-0.58051618])}
+    got = accurate.grad.binary_cross_entropy_with_logits(x, y, **kw)
+    assert errors(got, exact.grad.binary_cross_entropy_with_logits(x, y, **kw), FLOAT64).max() <= 0.5
 
 
 @SETTINGS

@@ -112,6 +112,7 @@ def exp_scaled(d: DD) -> tuple[DD, np.ndarray]:
     p, p_err = two_prod(k, np.full_like(k, _LN2_MID))
     s, e2 = two_sum(s, -p)
     r = fast_two_sum(s, e1 + e2 - p_err - k * _LN2_LO)
+    r_full = r
     r = (np.ldexp(r[0], -_SCALE_BITS), np.ldexp(r[1], -_SCALE_BITS))
     poly = tuple(np.full_like(dh, c) for c in _INV_FACTORIALS[_TAYLOR_DEGREE])
     for j in range(_TAYLOR_DEGREE - 1, 0, -1):
@@ -121,6 +122,10 @@ def exp_scaled(d: DD) -> tuple[DD, np.ndarray]:
     two = np.full_like(dh, 2.0)
     for _ in range(_SCALE_BITS):
         em1 = mul(em1, add_float(em1, two))  # expm1(2 y) = expm1(y) (2 + expm1(y))
+    # Below 2**-500, expm1(r) = r to far beyond 2**-106, and r / 2**8 may have lost subnormal digits.
+    tiny = np.abs(r_full[0]) < 2.0**-500
+    if tiny.any():
+        em1 = (np.where(tiny, r_full[0], em1[0]), np.where(tiny, r_full[1], em1[1]))
     hi, lo = add_float((np.ones_like(dh), np.zeros_like(dh)), em1[0])
     hi, lo = fast_two_sum(hi, lo + em1[1])
     hi = np.where(dead, 0.0, hi)

@@ -31,6 +31,7 @@ from ._family_api import as_rows, from_rows
 from ._loss_api import class_weights
 from . import _precise_gradients as precise
 from . import _scaled as sc
+from ._precise_binary import bce_with_logits_grad
 from ._select import Selector
 
 __all__ = ["GradientFunctions"]
@@ -290,5 +291,25 @@ class GradientFunctions:
                 inner = kernels.sigmoid(x) - y
             else:
                 inner = (1 - y) * kernels.sigmoid(x) - prob.pos_weight.astype(work) * y * kernels.sigmoid(-x)
-            out = c * inner
-        return round_to_format(np.asarray(out, dtype=work), fout)
+            out = round_to_format(np.asarray(c * inner, dtype=work), fout)
+        if self._double_double and out.size:
+            self._precise_bce_with_logits(prob, grad_output, out, fout)
+        return out
+
+    @staticmethod
+    def _precise_bce_with_logits(prob: Any, grad_output: Any, out: np.ndarray, fout: Any) -> None:
+        """Overwrite the elements of ``out`` with finite arguments by the double-double gradient."""
+        shape = prob.input.shape
+        x = prob.input.astype(np.float64).reshape(-1)
+        y = prob.target.astype(np.float64).reshape(-1)
+        g = np.broadcast_to(grad_output_array(grad_output, shape if prob.reduction == "none" else ())
+                            .astype(np.float64), shape).reshape(-1)
+        pw = np.ones_like(x) if prob.pos_weight is None else prob.pos_weight.astype(np.float64).reshape(-1)
+        w = None if prob.weight is None else prob.weight.astype(np.float64).reshape(-1)
+        clean = ~np.isnan(x) & np.isfinite(y) & np.isfinite(pw) & np.isfinite(g)
+        if w is not None:
+            clean &= np.isfinite(w)
+        if clean.any():
+            den = float(x.size) if prob.reduction == "mean" else 1.0
+            out.reshape(-1)[clean] = bce_with_logits_grad(
+                x[clean], y[clean], pw[clean], g[clean], None if w is None else w[clean], den, fout)

@@ -1,10 +1,13 @@
-"""Scaled double-doubles: ``(hi + lo) 2**exp`` with ``0.5 <= |hi| < 1``, so nothing under- or overflows.
+"""Scaled double-doubles: ``(hi + lo) 2**exp`` with ``2**299 <= |hi| < 2**300``, so nothing under- or overflows.
 
 The float64 gradients multiply softmax values as small as ``2**-14000`` by upstream
 gradients as large as ``2**1024``; a plain double-double would lose both ends.
 Here every value carries its own integer exponent; products add exponents,
 sums align their terms to the larger one (a term more than ``2**-1074`` below
-it is below the sum's last digit anyway).  Row sums are exact up to a final
+it is below the sum's last digit anyway).  The mantissas live at ``2**300``
+rather than at 1 so that a low part ``2**-1074`` below its high part (logits
+that differ in a subnormal digit) is still a normal number: the product of two
+mantissas stays below ``2**600``, far from overflow and from Veltkamp's limit.  Row sums are exact up to a final
 ``2**-110`` relative to the largest term: Rump's extraction splits each term at
 fixed powers of two so that the partial sums of each slice are exact.
 """
@@ -22,11 +25,12 @@ from ..formats import Format
 __all__ = ["Scaled", "from_float", "from_dd", "mul", "add", "neg", "sub", "div", "row_sum", "to_format", "ZERO_EXP"]
 
 ZERO_EXP = -(1 << 40)  # the exponent of an exact zero: below every other, so it never leads an alignment
+_BIAS = 300
 _TINY = 2.0**-1022
 
 
 class Scaled(NamedTuple):
-    """``(hi + lo) * 2**exp``, elementwise; ``hi`` in ``[0.5, 1)`` in magnitude, or 0."""
+    """``(hi + lo) * 2**exp``, elementwise; ``hi`` in ``[2**299, 2**300)`` in magnitude, or 0."""
 
     hi: np.ndarray
     lo: np.ndarray
@@ -34,9 +38,10 @@ class Scaled(NamedTuple):
 
 
 def _normalize(hi: np.ndarray, lo: np.ndarray, exp: np.ndarray) -> Scaled:
-    mant, k = np.frexp(hi)
-    zero = mant == 0
-    return Scaled(mant, np.where(zero, 0.0, np.ldexp(lo, -k)), np.where(zero, ZERO_EXP, exp + k))
+    _, k = np.frexp(hi)
+    zero = hi == 0
+    shift = _BIAS - k
+    return Scaled(np.ldexp(hi, shift), np.where(zero, 0.0, np.ldexp(lo, shift)), np.where(zero, ZERO_EXP, exp - shift))
 
 
 def from_float(x: np.ndarray) -> Scaled:
@@ -81,11 +86,12 @@ def div(a: Scaled, b: Scaled) -> Scaled:
 
 
 def _extract_sum(v: np.ndarray) -> dd.DD:
-    """Row sums of ``v`` (``|v| < 1``) to ~``2**-110`` absolute: exact partial sums of fixed bit slices."""
+    """Row sums of ``v`` (``|v| < 2**300``) to ~``2**-110`` relative to that bound: exact partial sums
+    of fixed bit slices."""
     n = v.shape[-1]
     k = max(1, int(np.ceil(np.log2(n)))) + 1
     bits_per_level = 53 - k
-    sigma = 2.0**k
+    sigma = 2.0 ** (k + _BIAS)
     parts = []
     for _ in range(-(-112 // bits_per_level)):
         q = (sigma + v) - sigma  # the multiples of ulp(sigma) in v: their sum is exact
@@ -102,8 +108,8 @@ def row_sum(a: Scaled) -> Scaled:
     """Sum along the last axis of 2-D scaled values, one scaled value per row."""
     exp = np.max(a.exp, axis=-1, keepdims=True)
     hi, lo = _aligned(a, exp)
-    total = _extract_sum(np.concatenate([hi, lo], axis=-1) * 0.5)
-    return _normalize(total[0] * 2.0, total[1] * 2.0, exp[:, 0])
+    total = _extract_sum(np.concatenate([hi, lo], axis=-1))
+    return _normalize(total[0], total[1], exp[:, 0])
 
 
 def to_format(a: Scaled, fmt: Format) -> np.ndarray:
