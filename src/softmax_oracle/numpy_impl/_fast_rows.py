@@ -25,7 +25,7 @@ from ._eft import two_sum_error
 
 __all__ = ["FAST", "fast_call"]
 
-_BLOCK = 1 << 14  # elements per block: 128 KiB of float64, the block and its temporaries stay in L2
+_BLOCK = 1 << 17  # elements per block (1 MiB of float64): blocks and temporaries stay in L2 (measured best)
 
 Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], Optional[bool]]
 
@@ -45,36 +45,54 @@ def _max_and_argmax(x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return m, idx
 
 
-def _stable_softmax(x: np.ndarray, out: np.ndarray) -> bool | None:
+def _work_block(out: np.ndarray, b: slice, work: np.dtype, buf: np.ndarray | None) -> np.ndarray:
+    """Where block ``b`` is computed: ``out[b]`` itself, or a float64 buffer for a float32 output."""
+    if out.dtype == work or out.ndim == 1:
+        return out[b]
+    rows = b.stop - b.start
+    return buf[:rows * out.shape[1]].reshape(rows, out.shape[1])
+
+
+def _block_buffer(x: np.ndarray, work: np.dtype) -> np.ndarray:
+    return np.empty(min(x.shape[0], max(1, _BLOCK // x.shape[1])) * x.shape[1], dtype=work)
+
+
+def _stable_softmax(x: np.ndarray, out: np.ndarray, work: np.dtype) -> bool | None:
     m = x.max(axis=1, keepdims=True)
     if not np.isfinite(m).all():
         return None
+    buf = _block_buffer(x, work) if work != out.dtype else None
     for b in _blocks(*x.shape):
-        ob = out[b]
-        np.subtract(x[b], m[b], out=ob)
-        np.exp(ob, out=ob)
-        ob /= ob.sum(axis=1, keepdims=True)
+        wb = _work_block(out, b, work, buf)
+        np.subtract(x[b], m[b], out=wb, dtype=work)
+        np.exp(wb, out=wb)
+        wb /= wb.sum(axis=1, keepdims=True)
+        if buf is not None:
+            out[b] = wb  # float64 -> float32: the one rounding
     return True
 
 
-def _log1p_rest(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
-    """log_softmax (``name = "log_softmax"``) or logsumexp in the working dtype of ``out``."""
+def _log1p_rest(x: np.ndarray, name: str, out: np.ndarray, work: np.dtype) -> bool | None:
+    """log_softmax (``name = "log_softmax"``) or logsumexp, computed in ``work``."""
     found = _max_and_argmax(x)
     if found is None:
         return None
     m, idx = found
     n = x.shape[1]
-    buf = np.empty(min(x.shape[0], max(1, _BLOCK // n)) * n, dtype=out.dtype)
+    t_buf = _block_buffer(x, work)
+    d_buf = _block_buffer(x, work) if work != out.dtype or name == "logsumexp" else None
     for b in _blocks(*x.shape):
         rows = b.stop - b.start
-        d = out[b] if name == "log_softmax" else np.empty((rows, n), dtype=out.dtype)
-        np.subtract(x[b], m[b], out=d)
-        t = buf[:rows * n].reshape(rows, n)
+        d = _work_block(out, b, work, d_buf) if name == "log_softmax" else d_buf[:rows * n].reshape(rows, n)
+        np.subtract(x[b], m[b], out=d, dtype=work)
+        t = t_buf[:rows * n].reshape(rows, n)
         np.exp(d, out=t)
-        buf[np.arange(rows) * n + idx[b]] = 0  # the maximum's own term (exactly 1) goes outside log1p
+        t_buf[np.arange(rows) * n + idx[b]] = 0  # the maximum's own term (exactly 1) goes outside log1p
         s = np.log1p(t.sum(axis=1, keepdims=True))
         if name == "log_softmax":
             d -= s
+            if d_buf is not None:
+                out[b] = d
         else:
             out[b] = (m[b] + s)[:, 0]
     return True
@@ -123,7 +141,11 @@ def _compensated_blocks(x: np.ndarray, name: str, out: np.ndarray, m: np.ndarray
 
 
 def _stable(name: str):
-    return _stable_softmax if name == "softmax" else (lambda x, out: _log1p_rest(x, name, out))
+    def run(x: np.ndarray, out: np.ndarray) -> bool | None:
+        if name == "softmax":
+            return _stable_softmax(x, out, x.dtype)
+        return _log1p_rest(x, name, out, x.dtype)
+    return run
 
 
 def _accurate(name: str):
@@ -131,12 +153,8 @@ def _accurate(name: str):
         if x.dtype == np.float64:
             return _compensated(x, name, out)
         # float32: float64 inside, one rounding at the end (NumPy's float32 exp is off by 2 ULP).
-        wide = np.empty(out.shape, dtype=np.float64)
-        done = (_stable_softmax(x.astype(np.float64), wide) if name == "softmax"
-                else _log1p_rest(x.astype(np.float64), name, wide))
-        if done:
-            out[...] = wide
-        return done
+        wide = np.dtype(np.float64)
+        return _stable_softmax(x, out, wide) if name == "softmax" else _log1p_rest(x, name, out, wide)
     return run
 
 
