@@ -226,3 +226,11 @@ def test_softmax_gradient_sign_from_coefficients_at_mpfr_underflow():
     assert bits_equal(got, [-0.0, -0.0, 0.0])
     got = o.grad.softmax(np.array([0.0, -1.00026e30]).astype(ml_dtypes.bfloat16), grad_output=np.array([-1.0, 0.0]).astype(ml_dtypes.bfloat16))
     assert bits_equal(got.astype(np.float64), [-0.0, 0.0])
+
+
+def test_softmax_gradient_exact_cancellation_between_tied_tail_logits():
+    """rho = (exp(-1) - exp(-1)) / S is exactly 0: tail coefficients are grouped by equal logit."""
+    got = o.grad.softmax(np.array([0.0, 1.0, 0.0, 0.0]), grad_output=np.array([0.0, 0.0, 1.0, -1.0]))
+    e = so.exact.softmax(np.array([0.0, 1.0, 0.0, 0.0]), bits=80)
+    assert got[0] == 0.0 and got[1] == 0.0
+    assert got[2] == np.float64(float(e[2])) and got[3] == -got[2]

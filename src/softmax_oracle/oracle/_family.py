@@ -107,8 +107,9 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
     """``s_j * (g_j - sum_i g_i s_i)``.
 
     With ``gbar`` the mean of ``g`` over the maxima, ``gamma_j = g_j - gbar``
-    and ``rho = sum_{tail} (g_i - gbar) exp(d_i) / S`` (exact coefficients, so
-    equal gradients cancel exactly), the value is ``s_j (gamma_j - rho)``:
+    and ``rho = sum_{tail} (g_i - gbar) exp(d_i) / S`` (exact coefficients
+    grouped by equal ``d_i``, so exact cancellations are exact), the value is
+    ``s_j (gamma_j - rho)``:
 
     * off the maxima (``D_j = 0``) one positive factor ``s_j`` times
       ``gamma_j - rho``, whose sign is read off its enclosure, so the sign of
@@ -122,7 +123,14 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
         return exact(mpq(0))
     gbar = sum((qs[i] for i in row.maxima), mpq(0)) / row.k
     gamma = qs[j] - gbar
-    coeffs = {i: qs[i] - gbar for i in row.tail if qs[i] != gbar}
+    # group the tail by equal exponent: sum_{d_i = d} (g_i - gbar) exp(d) cancels exactly when
+    # the grouped coefficient is 0, and the remaining exponentials are linearly independent
+    # over the rationals (Lindemann-Weierstrass), so rho == 0 exactly iff no group is left
+    groups: dict[mpq, tuple[int, mpq]] = {}
+    for i in row.tail:
+        rep, c = groups.get(row.d[i], (i, mpq(0)))
+        groups[row.d[i]] = (rep, c + qs[i] - gbar)
+    coeffs = {rep: c for rep, c in groups.values() if c != 0}
 
     def rho(p: Precision):
         return row.weighted_tail(coeffs, p) if coeffs else (_Z, _Z)
