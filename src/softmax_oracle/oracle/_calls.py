@@ -29,51 +29,54 @@ def hexlist(values) -> str:
     return "[" + ", ".join(float(v).hex() for v in values) + "]"
 
 
-def _rows(x: np.ndarray, axis: int) -> tuple[list[Row], np.ndarray]:
-    moved = np.moveaxis(x, axis, -1) if x.ndim else x.reshape(1)
-    n = moved.shape[-1] if moved.ndim else 1
-    flat = moved.astype(np.float64).reshape(-1, n) if n else np.zeros((int(np.prod(moved.shape[:-1])), 0))
-    return [Row(r) for r in flat.tolist()], moved
+def _rows(arr: np.ndarray, axis: int) -> tuple[list[Row], tuple[int, ...]]:
+    """The rows along ``axis`` (C order of the other axes) and the moved shape ``(..., n)``."""
+    moved = np.moveaxis(arr, axis, -1) if arr.ndim else arr.reshape(1)
+    n_rows = int(np.prod(moved.shape[:-1]))
+    flat = moved.astype(np.float64).reshape(n_rows, moved.shape[-1])
+    return [Row(r) for r in flat.tolist()], moved.shape
+
+
+def _grad_rows(grad_output: Any, out_shape: tuple[int, ...], axis: int, reduced: bool, n: int) -> list:
+    """``grad_output`` per row: one float per row (logsumexp) or one list per row."""
+    g = grad_output_array(grad_output, out_shape).astype(np.float64)
+    if reduced:
+        return g.reshape(-1).tolist()
+    moved = np.moveaxis(g, axis, -1) if g.ndim else g.reshape(1)
+    return moved.reshape(int(np.prod(moved.shape[:-1])), n).tolist()
+
+
+_ROW_FORWARD = {"softmax": _family.softmax, "log_softmax": _family.log_softmax}
+_ROW_GRAD = {"logsumexp": _family.grad_logsumexp, "softmax": _family.grad_softmax, "log_softmax": _family.grad_log_softmax}
 
 
 def row_terms(name: str, x: Any, axis: Any, grad_output: Any = None, *, grad: bool = False) -> tuple[Terms, Format]:
     """Terms of logsumexp / softmax / log_softmax (or their gradients) along ``axis``."""
     arr, fmt = float_array(x, "x")
     ax = normalize_axis(axis, arr.ndim)
-    rows, moved = _rows(arr, ax)
-    n = moved.shape[-1] if moved.ndim else 1
-    reduced = name == "logsumexp"
-    out_shape = tuple(s for i, s in enumerate(arr.shape) if i != ax) if reduced and arr.ndim else (arr.shape if not reduced else ())
+    rows, moved_shape = _rows(arr, ax)
+    n = moved_shape[-1]
+    label = ("grad." if grad else "") + name
+    if name == "logsumexp" and not grad:
+        terms = [_family.logsumexp(row) for row in rows]
+        return Terms(label, terms, moved_shape[:-1], lambda i: f"x along axis {ax}, row {hexlist(rows[i].values)}"), fmt
     if grad:
-        g = grad_output_array(grad_output, out_shape)
-        g_rows = g.astype(np.float64).reshape(-1).tolist() if reduced else np.moveaxis(g, ax, -1).astype(np.float64).reshape(-1, n).tolist() if arr.ndim else [[float(g)]]
-    terms: list = []
-    for r, row in enumerate(rows):
-        if name == "logsumexp" and not grad:
-            terms.append(_family.logsumexp(row))
-        elif name == "logsumexp":
-            terms.extend(_family.grad_logsumexp(row, j, g_rows[r]) for j in range(n))
-        elif not grad:
-            f = _family.softmax if name == "softmax" else _family.log_softmax
-            terms.extend(f(row, j) for j in range(n))
-        else:
-            f = _family.grad_softmax if name == "softmax" else _family.grad_log_softmax
-            terms.extend(f(row, j, g_rows[r]) for j in range(n))
-    if reduced and not grad:
-        shape = out_shape
-        describe = lambda i: f"x along axis {ax}, row {i}: {hexlist(rows[i].values)}"  # noqa: E731
-        return Terms(name, terms, shape, describe), fmt
-    # elementwise-shaped output: terms are in the moved layout; reorder to the input's layout
-    moved_shape = moved.shape
-    order = np.moveaxis(np.arange(len(terms)).reshape(moved_shape), -1, ax).reshape(-1) if arr.ndim else np.arange(len(terms))
-    ordered = [terms[i] for i in order.tolist()]
+        out_shape = tuple(s for i, s in enumerate(arr.shape) if i != ax) if name == "logsumexp" else arr.shape
+        g_rows = _grad_rows(grad_output, out_shape, ax, name == "logsumexp", n)
+        f = _ROW_GRAD[name]
+        terms = [f(row, j, g_rows[r]) for r, row in enumerate(rows) for j in range(n)]
+    else:
+        f = _ROW_FORWARD[name]
+        terms = [f(row, j) for row in rows for j in range(n)]
+    # terms are in the moved layout (rows last); put them back in the input's layout
+    order = np.moveaxis(np.arange(len(terms)).reshape(moved_shape), -1, ax).reshape(-1).tolist() if arr.ndim else [0]
 
     def describe(i: int) -> str:
-        r = int(order[i]) // max(n, 1)
-        extra = f", grad_output row {hexlist(g_rows[r]) if not reduced else float(g_rows[r]).hex()}" if grad else ""
-        return f"x along axis {ax}, row {hexlist(rows[r].values)}, element {int(order[i]) % max(n, 1)}{extra}"
+        r, j = divmod(order[i], max(n, 1))
+        extra = f", grad_output {g_rows[r]!r}" if grad else ""
+        return f"x along axis {ax}, row {hexlist(rows[r].values)}, element {j}{extra}"
 
-    return Terms(("grad." if grad else "") + name, ordered, arr.shape, describe), fmt
+    return Terms(label, [terms[i] for i in order], arr.shape, describe), fmt
 
 
 _POINTWISE: dict[str, Callable] = {
