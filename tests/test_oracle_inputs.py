@@ -234,3 +234,9 @@ def test_softmax_gradient_exact_cancellation_between_tied_tail_logits():
     e = so.exact.softmax(np.array([0.0, 1.0, 0.0, 0.0]), bits=80)
     assert got[0] == 0.0 and got[1] == 0.0
     assert got[2] == np.float64(float(e[2])) and got[3] == -got[2]
+
+
+def test_softmax_gradient_sign_of_mixed_tail_at_mpfr_underflow():
+    """rho = (e**-7.44e8 - e**(1 - 7.44e8)) / S: mixed signs, both underflow MPFR; scaled by e**-d_top they don't."""
+    got = o.grad.softmax(np.array([0.0, 7.44261119e8, 0.0, 1.0]), grad_output=np.array([0.0, 0.0, 1.0, -1.0]))
+    assert bits_equal(got, [0.0, 0.0, 0.0, -0.0])

@@ -135,14 +135,26 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
     def rho(p: Precision):
         return row.weighted_tail(coeffs, p) if coeffs else (_Z, _Z)
 
-    # the sign of rho from its coefficients (exp(d_i) > 0 even where MPFR underflows)
-    signs = {c > 0 for c in coeffs.values()}
-    rho_sign = 0 if not signs else (1 if signs == {True} else -1 if signs == {False} else None)
-    gamma_sign = (gamma > 0) - (gamma < 0)
-    if rho_sign is None:
-        factor_sign = None
-    else:
-        factor_sign = gamma_sign if rho_sign == 0 or gamma_sign == -rho_sign else (-rho_sign if gamma_sign == 0 else None)
+    # The sign of rho, where its enclosure cannot tell (MPFR underflows below 2**-1073741823):
+    # the same sum scaled by exp(-d_top), with d_top the largest exponent of a nonzero group,
+    # whose terms no longer underflow.  It is never exactly 0 once the groups are non-empty.
+    items = sorted(((row.d[rep], c) for rep, c in coeffs.items()), key=lambda t: t[0], reverse=True)
+
+    def rho_sign(p: Precision) -> int | None:
+        if not items:
+            return 0
+        top = items[0][0]
+        return _interval_sign(*p.fsum(p.scale(p.exp(p.rational(dv - top)), c) for dv, c in items))
+
+    def factor_sign(p: Precision) -> int | None:
+        """Sign of gamma - rho."""
+        rs = rho_sign(p)
+        g_sign = (gamma > 0) - (gamma < 0)
+        if rs is None:
+            return None
+        if rs == 0 or g_sign == -rs:
+            return g_sign
+        return -rs if g_sign == 0 else None
 
     d, sign = row.split(j)
     if d == 0:
@@ -151,7 +163,7 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
             factor = p.add_q(p.neg(rho(p)), gamma)
             lo, hi = p.mul(row.prob(j, p), factor)
             decided = _interval_sign(*factor)
-            return lo, hi, decided if decided is not None else factor_sign
+            return lo, hi, decided if decided is not None else factor_sign(p)
 
         return Term(mpq(0), ((mpq(1), off_max, None),))
     parts: list = [(gamma, lambda p: row.prob_rest(j, p), sign)]
@@ -161,7 +173,7 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
             r = rho(p)
             lo, hi = p.mul(row.prob(j, p), r)
             decided = _interval_sign(*r)
-            return lo, hi, decided if decided is not None else rho_sign
+            return lo, hi, decided if decided is not None else rho_sign(p)
 
         parts.append((mpq(-1), s_rho, None))
     return Term(d * gamma, tuple(parts))
