@@ -357,6 +357,8 @@ BAD = [
     ("cross_entropy", (np.array([[1.0, 2.0]]), np.array([5])), {}),
     ("cross_entropy", (np.array([[1.0, 2.0]]), np.array([1])), {"reduction": "avg"}),
     ("cross_entropy", (np.array([[1.0, 2.0]]), np.array([1])), {"label_smoothing": 2.0}),
+    ("cross_entropy", (np.array([[1.0, 2.0]]), np.array([1])), {"weight": np.array([np.inf, 1.0])}),
+    ("nll_loss", (np.array([[1.0, 2.0]]), np.array([1])), {"weight": np.array([1.0, np.nan])}),
     ("nll_loss", (np.array([[1.0, 2.0]]), np.array([[0.5, 0.5]])), {}),
     ("kl_div", (np.array([1.0]), np.array([1.0, 2.0])), {}),
     ("binary_cross_entropy", (np.array([1.5]), np.array([1.0])), {}),

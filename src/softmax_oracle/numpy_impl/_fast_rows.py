@@ -17,6 +17,7 @@ float32), for float64 with the TwoSum corrections of :mod:`._compensated`.
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Optional
 
 import numpy as np
@@ -58,6 +59,8 @@ def _block_buffer(x: np.ndarray, work: np.dtype) -> np.ndarray:
 
 
 def _stable_softmax(x: np.ndarray, out: np.ndarray, work: np.dtype) -> bool | None:
+    if x.shape[0] == 1:
+        return _stable_softmax_row(x, out, work)
     m = x.max(axis=1, keepdims=True)
     if not np.isfinite(m).all():
         return None
@@ -66,9 +69,20 @@ def _stable_softmax(x: np.ndarray, out: np.ndarray, work: np.dtype) -> bool | No
         wb = _work_block(out, b, work, buf)
         np.subtract(x[b], m[b], out=wb, dtype=work)
         np.exp(wb, out=wb)
-        wb /= wb.sum(axis=1, keepdims=True)
-        if buf is not None:
-            out[b] = wb  # float64 -> float32: the one rounding
+        # times the reciprocal: one more rounding in the working dtype, a faster pass than division
+        np.multiply(wb, 1 / wb.sum(axis=1, keepdims=True), out=out[b], casting="same_kind")
+    return True
+
+
+def _stable_softmax_row(x: np.ndarray, out: np.ndarray, work: np.dtype) -> bool | None:
+    """One row: scalars instead of ``(1, 1)`` arrays, five NumPy calls in all."""
+    m = x.max()
+    if not math.isfinite(m):
+        return None
+    wb = out if work == out.dtype else np.empty(x.shape, dtype=work)
+    np.subtract(x, m, out=wb, dtype=work)
+    np.exp(wb, out=wb)
+    np.multiply(wb, 1 / wb.sum(), out=out, casting="same_kind")
     return True
 
 
@@ -90,9 +104,7 @@ def _log1p_rest(x: np.ndarray, name: str, out: np.ndarray, work: np.dtype) -> bo
         t_buf[np.arange(rows) * n + idx[b]] = 0  # the maximum's own term (exactly 1) goes outside log1p
         s = np.log1p(t.sum(axis=1, keepdims=True))
         if name == "log_softmax":
-            d -= s
-            if d_buf is not None:
-                out[b] = d
+            np.subtract(d, s, out=out[b], casting="same_kind")  # float64 -> float32: the one rounding
         else:
             out[b] = (m[b] + s)[:, 0]
     return True
@@ -100,6 +112,9 @@ def _log1p_rest(x: np.ndarray, name: str, out: np.ndarray, work: np.dtype) -> bo
 
 def _compensated(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
     """float64 with the rounding errors of ``x - m`` and ``1 + S`` recovered (see :mod:`._compensated`)."""
+    if x.shape[0] == 1:
+        with np.errstate(invalid="ignore"):  # -inf logits make e NaN; the row is then handed back
+            return _compensated_row(x[0], name, out)
     found = _max_and_argmax(x)
     if found is None:
         return None
@@ -137,6 +152,36 @@ def _compensated_blocks(x: np.ndarray, name: str, out: np.ndarray, m: np.ndarray
             e *= t
             t += e
             np.divide(t, hi, out=out[b])
+    return True
+
+
+def _compensated_row(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
+    """One row with Python floats for the per-row scalars (the same formulas, fewer NumPy calls)."""
+    i = int(x.argmax())
+    m = float(x[i])
+    if not math.isfinite(m):
+        return None
+    d = x - m
+    e = two_sum_error(x, -m, d)
+    t = np.exp(d)
+    t[i] = 0.0
+    corr = float(np.dot(t, e))
+    if not math.isfinite(corr):
+        return None
+    s = float(t.sum()) + corr
+    if name == "logsumexp":
+        out[0] = m + math.log1p(s)
+    elif name == "log_softmax":
+        e -= math.log1p(s)
+        np.add(d, e, out=out[0])
+    else:
+        t[i] = 1.0
+        hi = 1.0 + s
+        lo = (1.0 - (hi - s)) + (s - (hi - (hi - s)))  # TwoSum(1, S): hi + lo = 1 + S exactly
+        e -= lo / hi
+        e *= t
+        t += e
+        np.divide(t, hi, out=out[0])
     return True
 
 

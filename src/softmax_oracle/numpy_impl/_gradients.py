@@ -8,6 +8,13 @@ The formulas are written so that exact cancellations stay exact: with
     grad log_softmax = g - t (sum_j g_j) / T                  all-equal row: t = 1, (sum g)/T = 1 -> 0
     grad cross_entropy (index target t) = f w_t (softmax - onehot), where
         softmax_t - 1 = -(sum_{j != t} t_j) / T  is summed directly, not as a difference.
+
+These float formulas (in the tier's working dtype) answer every row; with
+``double_double`` (the accurate tier) the rows and elements whose arguments are
+finite are then recomputed in scaled double-double arithmetic
+(:mod:`._precise_gradients`, :mod:`._precise_binary`), which absorbs the
+cancellation against an arbitrary ``grad_output``.  A sample with no loss term
+(ignored, zero weight) has gradient 0, as in the oracle.
 """
 
 from __future__ import annotations

@@ -4,10 +4,17 @@ float16, bfloat16 and float32 results are computed in float64 with the stable
 formulas and rounded once (bfloat16 through round-to-odd, see ``_cast``): at most
 0.51 ULP.  float64 softmax, log_softmax and logsumexp recover the rounding error of
 ``x_i - max`` and of ``1 + S`` with TwoSum and use ``exp(d + e) ~ exp(d)(1 + e)``, so
-their error does not grow with ``|x_i - max|`` (at most 2 ULP).  float64 losses,
-elementwise functions and gradients are evaluated in x87 extended precision
-(``np.longdouble``, 64-bit significand) where the platform has it, then rounded once.
-Gradients under :data:`grad`.
+their error does not grow with ``|x_i - max|`` (at most 2 ULP).
+
+Gradients under :data:`grad`.  Those that cancel against ``grad_output`` or the
+target (softmax, log_softmax, logsumexp, cross_entropy, BCE with logits) are
+computed in every format in scaled double-double arithmetic (``_scaled``,
+``_double_double``: TwoSum, Dekker's TwoProduct, a 106-bit exponential), with a
+common denominator so that exact cancellations stay exact, and rounded once:
+within 0.5 ULP plus ~2**-100 relative for any ``grad_output`` and logit
+magnitude.  The other float64 losses, elementwise functions and gradients are
+evaluated in x87 extended precision (``np.longdouble``, 64-bit significand)
+where the platform has it, then rounded once.
 """
 
 from __future__ import annotations
