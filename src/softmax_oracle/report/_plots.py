@@ -31,7 +31,8 @@ _DPI = 100
 def png_bytes(figure: Figure) -> bytes:
     """``figure`` rendered as PNG by the Agg canvas."""
     buffer = io.BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer)
+    with np.errstate(over="ignore"):  # symlog tick search overflows harmlessly near 1e308 ULP
+        FigureCanvasAgg(figure).print_png(buffer)
     return buffer.getvalue()
 
 
@@ -56,8 +57,9 @@ def scale_figure(report: Report, label: str) -> Figure:
     dtypes = list(dict.fromkeys(r.dtype for r in records))
     columns = 2 if len(dtypes) > 1 else 1
     rows = math.ceil(len(dtypes) / columns) or 1
-    fig = Figure(figsize=(6.0 * columns, 3.6 * rows + 0.6), dpi=_DPI, layout="constrained")
-    fig.suptitle(f"{label}: max ULP error vs logit magnitude (× = class mismatches)")
+    fig = Figure(figsize=(6.0 * columns, 3.6 * rows + 0.6), dpi=_DPI)
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.08, top=0.9, wspace=0.22, hspace=0.38)
+    fig.suptitle(f"{label}: max ULP error vs logit magnitude (× = class mismatches; gaps: oracle undecided)")
     axes = fig.subplots(rows, columns, squeeze=False).ravel()
     candidates = list(dict.fromkeys(r.candidate for r in records))
     colors = {c: f"C{i % 10}" for i, c in enumerate(candidates)}
@@ -77,6 +79,7 @@ def scale_figure(report: Report, label: str) -> Figure:
                         color=colors[candidate], transform=top_edge)
         ax.set_xscale("log")
         ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(bottom=0.0, top=max(2.0, ax.get_ylim()[1]))
         ax.axhline(0.5, color="0.6", linewidth=0.8, linestyle="--")
         ax.set_title(dtype)
         ax.set_xlabel("logit magnitude (scale)")

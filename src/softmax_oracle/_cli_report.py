@@ -1,0 +1,175 @@
+"""``softmax-oracle report`` and ``softmax-oracle check``: thin shells over :mod:`softmax_oracle.report`.
+
+Exit codes: 0 ok, 1 a tolerance exceeded (``check``), 2 bad usage or input.
+The chosen ``--format`` goes to stdout; progress goes to stderr.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .candidates import FUNCTIONS
+from .errors import InvalidInput
+from .formats import FORMATS
+
+__all__ = ["report", "check"]
+
+_DTYPES = tuple(f.name for f in FORMATS)
+
+
+class _RichProgress:
+    """A rich progress bar on stderr, driven by ``run_sweep``'s ``progress(done, total, unit)``."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+        self.task: Any = None
+
+    def __enter__(self) -> _RichProgress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), TextColumn("{task.fields[unit]}"),
+                                console=Console(stderr=True), transient=False)
+            self.bar.__enter__()
+        return self
+
+    def __call__(self, done: int, total: int, unit: Any) -> None:
+        if self.bar is None:
+            return
+        if self.task is None:
+            self.task = self.bar.add_task("work units", total=total, completed=done, unit="")
+        label = "" if unit is None else f"{'grad.' if unit.grad else ''}{unit.function} {unit.dtype} {unit.regime}"
+        self.bar.update(self.task, completed=done, unit=label)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+def _fail(message: str) -> click.exceptions.Exit:
+    click.echo(f"error: {message}", err=True)
+    return click.exceptions.Exit(2)
+
+
+def _emit(report_obj: Any, output: str, out_dir: Path | None) -> None:
+    from .report import render_csv, render_json, render_markdown
+
+    if output == "none":
+        return
+    if output == "md":
+        click.echo(render_markdown(report_obj, plots_dir=None if out_dir is None else "plots"), nl=False)
+    elif output == "json":
+        click.echo(render_json(report_obj), nl=False)
+    else:
+        click.echo(render_csv(report_obj), nl=False)
+
+
+@click.command("report")
+@click.option("--quick", is_flag=True, help="Smoke-sized sweep (well under a minute on two cores).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("report"),
+              show_default=True, help="Output directory (report.md/json/csv, plots/, journal, cache).")
+@click.option("--candidate", "candidates", multiple=True, metavar="NAME",
+              help="Candidate (registry name or module:function); repeatable. Default: all available.")
+@click.option("--function", "functions", multiple=True, type=click.Choice(FUNCTIONS), help="Repeatable.")
+@click.option("--dtype", "dtypes", multiple=True, type=click.Choice(_DTYPES), help="Repeatable.")
+@click.option("--samples", type=click.IntRange(min=1), default=None, help="Argument sets per regime.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--no-gradients", is_flag=True, help="Values only.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes.")
+@click.option("--dask-scheduler", "scheduler", metavar="ADDRESS", default=None,
+              help="Fan the work units out to a dask.distributed scheduler (extra [dask]).")
+@click.option("--format", "output", type=click.Choice(["md", "json", "csv", "none"]), default="md",
+              show_default=True, help="What to print on stdout (all files are written anyway).")
+@click.option("--fresh", is_flag=True, help="Ignore the journal of a previous run in --out.")
+@click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
+def report(quick: bool, out_dir: Path, candidates: tuple[str, ...], functions: tuple[str, ...],
+           dtypes: tuple[str, ...], samples: int | None, seed: int, no_gradients: bool, workers: int,
+           scheduler: str | None, output: str, fresh: bool, no_progress: bool) -> None:
+    """Sweep candidates x functions x dtypes x regimes against the oracle; write tables and plots.
+
+    A killed run continues where it stopped when rerun with the same --out.
+    """
+    from .report import SweepConfig, run_sweep, write_report
+
+    changes: dict[str, Any] = {"seed": seed, "gradients": not no_gradients}
+    for name, value in (("candidates", candidates), ("functions", functions), ("dtypes", dtypes)):
+        if value:
+            changes[name] = tuple(value)
+    if samples is not None:
+        changes["samples"] = samples
+    try:
+        config = (SweepConfig.quick if quick else SweepConfig.full)(**changes)
+        with _RichProgress(enabled=not no_progress) as progress:
+            result = run_sweep(config, out_dir=out_dir, workers=workers, scheduler=scheduler, progress=progress,
+                               resume=not fresh)
+        written = write_report(result, out_dir)
+    except InvalidInput as err:
+        raise _fail(str(err)) from None
+    for name, reason in result.unavailable:
+        click.echo(f"note: {reason}", err=True)
+    click.echo(f"wrote {len(written)} files to {out_dir}", err=True)
+    _emit(result, output, out_dir)
+
+
+def _violations(records: Any, max_ulp: float) -> list[Any]:
+    return [r for r in records if r.status != "ok" or r.mismatches or
+            (not math.isnan(r.max_ulp_error) and r.max_ulp_error > max_ulp)]
+
+
+@click.command("check")
+@click.argument("implementation", metavar="MODULE:FUNCTION")
+@click.option("--function", required=True, type=click.Choice(FUNCTIONS), help="Oracle function it computes.")
+@click.option("--dtype", "dtypes", multiple=True, type=click.Choice(_DTYPES), default=("float32",),
+              show_default=True, help="Repeatable.")
+@click.option("--max-ulp", type=click.FloatRange(min=0.5), default=1.0, show_default=True,
+              help="ULP budget; exceeding it (or any class mismatch) exits with 1.")
+@click.option("--grad", is_flag=True, help="The callable computes the gradient (oracle.grad signature).")
+@click.option("--samples", type=click.IntRange(min=1), default=16, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write the report files here.")
+@click.option("--format", "output", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
+def check(implementation: str, function: str, dtypes: tuple[str, ...], max_ulp: float, grad: bool, samples: int,
+          seed: int, out_dir: Path | None, output: str) -> None:
+    """Check your own MODULE:FUNCTION against the oracle over every regime (exhaustively for 16-bit sigmoid & co).
+
+    Exit status 1 when an element is off by more than --max-ulp or of the wrong class.
+    """
+    import tempfile
+
+    from .report import SweepConfig, run_sweep, write_report
+
+    if ":" not in implementation:
+        raise _fail(f"expected MODULE:FUNCTION, got {implementation!r}")
+    config = replace(SweepConfig.full(), candidates=(implementation,), functions=(function,), dtypes=tuple(dtypes),
+                     samples=samples, seed=seed, gradients=grad, scale_points=12, row_lengths=(1, 100, 1000),
+                     row_elements=2000)
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            result = run_sweep(config, out_dir=out_dir or scratch, workers=1, resume=False)
+        records = [r for r in result.records if r.grad == grad]
+        result = replace(result, records=tuple(records))
+        if out_dir is not None:
+            write_report(result, out_dir)
+    except InvalidInput as err:
+        raise _fail(str(err)) from None
+    _emit(result, output, out_dir)
+    bad = _violations(records, max_ulp)
+    if not records:
+        raise _fail(f"nothing was compared for {implementation} ({function})")
+    if bad:
+        worst = max(bad, key=lambda r: (r.mismatches > 0, 0.0 if math.isnan(r.max_ulp_error) else r.max_ulp_error))
+        click.echo(f"FAIL: {len(bad)} of {len(records)} records exceed {max_ulp} ULP or have class mismatches; "
+                   f"worst: {worst.dtype} {worst.regime} max {worst.max_ulp_error:.4g} ULP, "
+                   f"{worst.mismatches} mismatches, input {worst.worst_input or worst.mismatch_input}", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(f"ok: {len(records)} records within {max_ulp} ULP, no class mismatches", err=True)
