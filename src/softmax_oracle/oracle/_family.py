@@ -166,14 +166,23 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
             return lo, hi, decided if decided is not None else factor_sign(p)
 
         return Term(mpq(0), ((mpq(1), off_max, None),))
-    parts: list = [(gamma, lambda p: row.prob_rest(j, p), sign)]
-    if coeffs:
+    if not row.tail:
+        return exact(d * gamma)
+    # At a maximum: value - gamma/k = -(gamma T/k + P/S) / S with T = sum_tail exp(d_i) and
+    # P = sum_tail c_i exp(d_i).  Scaled by exp(-d_top) neither T nor P underflows, which
+    # gives the sign where the enclosure cannot (both terms below MPFR's range).
+    tail_d = [row.d[i] for i in row.tail]
+    d_top = max(tail_d)
 
-        def s_rho(p: Precision):
-            r = rho(p)
-            lo, hi = p.mul(row.prob(j, p), r)
-            decided = _interval_sign(*r)
-            return lo, hi, decided if decided is not None else rho_sign(p)
+    def at_max(p: Precision):
+        lo, hi = p.fsum((p.scale(row.prob_rest(j, p), gamma), p.neg(p.mul(row.prob(j, p), rho(p)))))
+        decided = _interval_sign(lo, hi)
+        if decided is None:
+            t_scaled = p.fsum(p.exp(p.rational(dv - d_top)) for dv in tail_d)
+            p_scaled = p.fsum(p.scale(p.exp(p.rational(dv - d_top)), c) for dv, c in items)
+            inner = p.add(p.scale(t_scaled, gamma / row.k), p.div_pos(p_scaled, row.state(p).s))
+            s_inner = _interval_sign(*inner)
+            decided = None if s_inner is None else -s_inner
+        return lo, hi, decided
 
-        parts.append((mpq(-1), s_rho, None))
-    return Term(d * gamma, tuple(parts))
+    return Term(d * gamma, ((mpq(1), at_max, None),))
