@@ -14,7 +14,7 @@ import math
 import ml_dtypes
 import numpy as np
 import pytest
-from hypothesis import assume, given, note
+from hypothesis import assume, given, note, settings
 from hypothesis import strategies as st
 
 import arb_reference as ref
@@ -183,3 +183,43 @@ def test_kl_div(fmt, reduction, data):
     check("kl_div", fmt, (x, y), {"reduction": reduction})
     t = np.array(data.draw(st.lists(floats_of(fmt, min_value=-100.0, max_value=0.0), min_size=n, max_size=n))).astype(dtype)
     check("kl_div", fmt, (x, t), {"reduction": reduction, "log_target": True})
+
+
+@pytest.mark.parametrize("fmt", ["float64", "float32"])
+@pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
+@given(data=st.data())
+@settings(max_examples=5)
+def test_long_rows(name, fmt, data):
+    """Rows of 300 to 2000 logits whose sum loses bits in float arithmetic."""
+    n = data.draw(st.integers(300, 2000))
+    seed = data.draw(st.integers(0, 2**32 - 1))
+    scale = data.draw(st.sampled_from([1.0, 30.0, 1e4]))
+    x = np.random.default_rng(seed).normal(0.0, scale, n).astype(format_of(fmt).dtype)
+    got = check(name, fmt, (x,), {})
+    if name == "softmax":
+        assert abs(float(np.sum(got, dtype=np.float64)) - 1) < n * float(np.finfo(format_of(fmt).dtype).eps)
+
+
+@pytest.mark.parametrize("reduction", ["none", "sum", "mean"])
+@given(data=st.data())
+def test_rational_losses_and_gradients_against_fractions(reduction, data):
+    """nll_loss, and the gradients of kl_div and binary_cross_entropy, are rational: checked with Fraction."""
+    from fractions import Fraction
+
+    n, c = data.draw(st.integers(1, 4)), data.draw(st.integers(1, 4))
+    x = np.array(data.draw(st.lists(floats_of("float64", min_value=-1e300, max_value=1e300), min_size=n * c, max_size=n * c))).reshape(n, c)
+    t = np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
+    w = np.array(data.draw(st.lists(st.sampled_from([0.5, 1.0, 3.0, 1e-300]), min_size=c, max_size=c)))
+    terms = [-Fraction(w[ti]) * Fraction(x[i, ti]) for i, ti in enumerate(t)]
+    den = sum((Fraction(w[ti]) for ti in t), Fraction(0))
+    got = so.oracle.nll_loss(x, t, weight=w, reduction=reduction)
+    if reduction == "none":
+        expected = [float(v) for v in terms]
+    else:
+        total = sum(terms, Fraction(0))
+        expected = float(total if reduction == "sum" else total / den)
+    assert np.array_equal(got, np.array(expected))  # float(Fraction) rounds once, correctly
+    y = np.array(data.draw(st.lists(floats_of("float64", min_value=0.0, max_value=1.0), min_size=n * c, max_size=n * c))).reshape(n, c)
+    g = so.oracle.grad.kl_div(x, y, reduction="sum" if reduction == "none" else reduction)
+    scale = Fraction(1) if reduction in ("none", "sum") else Fraction(1, n * c)
+    assert np.array_equal(g, np.array([[float(-Fraction(v) * scale) for v in r] for r in y]).reshape(n, c) + 0.0)
