@@ -139,12 +139,14 @@ def _merge(cells: Iterable[Cell]) -> Cell:
 def plot_files(report: Report) -> dict[str, bytes]:
     """``{file name: PNG bytes}`` for every plot of ``report``."""
     files: dict[str, bytes] = {}
-    for name in plot_names(report):
-        if name.startswith("heatmap"):
-            figure = heatmap_figure(report, grad=name == "heatmap-grad.png")
-        else:
-            label = name[len("scale-"):-len(".png")]
-            label = "grad." + label[len("grad-"):] if label.startswith("grad-") else label
-            figure = scale_figure(report, label)
-        files[name] = png_bytes(figure)
+    with np.errstate(over="ignore"):  # symlog ticks near 1e308 ULP overflow harmlessly while laying out
+        for name in plot_names(report):
+            files[name] = png_bytes(_figure(report, name))
     return files
+
+
+def _figure(report: Report, name: str) -> Figure:
+    if name.startswith("heatmap"):
+        return heatmap_figure(report, grad=name == "heatmap-grad.png")
+    label = name[len("scale-"):-len(".png")]
+    return scale_figure(report, "grad." + label[len("grad-"):] if label.startswith("grad-") else label)
