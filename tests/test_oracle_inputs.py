@@ -254,3 +254,9 @@ def test_softmax_gradient_at_tied_maxima_with_vanishing_tail():
     assert d == mid  # the exact part is a float64 midpoint: only the remainder's sign decides
     assert float(got[2]) == lower  # the remainder is negative (2 gbar - g_2 < 0)
     assert bits_equal(got[3:5], [-0.0, -0.0])
+
+
+def test_softmax_gradient_at_the_max_with_zero_gamma_and_vanishing_coefficient_group():
+    """gamma = 0 at the maximum: the remainder's sign is P's, scaled by its own top exponent."""
+    got = o.grad.softmax(np.array([0.0, 1.0, -7.44261118e8]), grad_output=np.array([0.0, 0.0, 1.0]))
+    assert bits_equal(got, [-0.0, -0.0, 0.0])

@@ -172,7 +172,8 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
     # P = sum_tail c_i exp(d_i).  Scaled by exp(-d_top) neither T nor P underflows, which
     # gives the sign where the enclosure cannot (both terms below MPFR's range).
     tail_d = [row.d[i] for i in row.tail]
-    d_top = max(tail_d)
+    # scale by the largest exponent that matters: the whole tail's, or P's alone when gamma = 0
+    d_top = max(tail_d) if gamma != 0 or not items else items[0][0]
 
     def at_max(p: Precision):
         lo, hi = p.fsum((p.scale(row.prob_rest(j, p), gamma), p.neg(p.mul(row.prob(j, p), rho(p)))))
