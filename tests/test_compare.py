@@ -151,3 +151,14 @@ def test_scipy_float16_promotion_is_reported():
 )
 def test_literal_round_trips_exactly(value):
     assert _same_bits(eval(literal(value), NAMESPACE), value)
+
+
+def test_compare_measures_against_rounded_values_where_exact_is_beyond_range():
+    """softmax([2**30, 0]): exact raises (exp(-2**30) underflows MPFR); compare still scores, and says so."""
+    import numpy as np
+
+    from softmax_oracle.compare import compare
+
+    c = compare("numpy-stable", "softmax", np.array([2.0**30, 0.0]))
+    assert c.status == "ok" and c.max_ulp_error == 0.0
+    assert "exact values unavailable" in c.note and "beyond MPFR's exponent range" in c.note

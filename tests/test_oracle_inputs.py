@@ -260,3 +260,11 @@ def test_softmax_gradient_at_the_max_with_zero_gamma_and_vanishing_coefficient_g
     """gamma = 0 at the maximum: the remainder's sign is P's, scaled by its own top exponent."""
     got = o.grad.softmax(np.array([0.0, 1.0, -7.44261118e8]), grad_output=np.array([0.0, 0.0, 1.0]))
     assert bits_equal(got, [-0.0, -0.0, 0.0])
+
+
+def test_exact_beyond_mpfr_range_raises_at_once_with_the_reason():
+    """exp(-2**30) is below MPFR's exponent range: the float oracle rounds it, exact says why it cannot."""
+    assert bits_equal(o.softmax(np.array([2.0**30, 0.0])), [1.0, 0.0])
+    with pytest.raises(so.PrecisionExhausted, match=r"below MPFR's exponent range .* element 1") as info:
+        so.exact.softmax(np.array([2.0**30, 0.0]))
+    assert info.value.max_bits < 1000  # raised at the first precision, not after doubling to the cap

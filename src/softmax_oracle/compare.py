@@ -12,6 +12,8 @@ and dtype gives a record saying so, not an exception.
 
 from __future__ import annotations
 
+import dataclasses
+
 import importlib
 import math
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ import mpmath
 import numpy as np
 
 from .candidates import Implementation, check_function, resolve
+from .errors import PrecisionExhausted
 from .formats import format_of
 from .ulp import Mismatch, class_mismatches, exact_nonzero, relative_error, ulp_distance, ulp_error
 
@@ -247,7 +250,7 @@ def compare(candidate: Any, function: str, *args: Any, grad: bool = False, **kwa
     oracle_fn, exact_fn = _oracle(function, grad)
     rounded = np.asarray(oracle_fn(*args, **kwargs))
     exact_kwargs = {k: v for k, v in kwargs.items() if k != "dtype"}
-    exact = np.asarray(exact_fn(*args, bits=EXACT_BITS, **exact_kwargs), dtype=object)
+    exact, impl = _exact_values(exact_fn, rounded, args, exact_kwargs, impl)
     fmt = format_of(rounded.dtype)
     try:
         got = impl(*args, **kwargs)
@@ -260,6 +263,29 @@ def compare(candidate: Any, function: str, *args: Any, grad: bool = False, **kwa
         return _problem_record(impl, function, grad, fmt.name, status, problem, rounded, exact, kept)
     got = np.asarray(got)
     return _measure(impl, function, grad, fmt.name, got, rounded, exact, args, kwargs)
+
+
+def _exact_values(exact_fn: Any, rounded: np.ndarray, args: tuple[Any, ...], kwargs: dict[str, Any],
+                  impl: Implementation) -> tuple[np.ndarray, Implementation]:
+    """The exact values at ``EXACT_BITS`` bits, or the correctly rounded ones where they cannot be had.
+
+    ``softmax_oracle.exact`` raises :class:`~softmax_oracle.errors.PrecisionExhausted`
+    for values beyond MPFR's exponent range (``exp(-1e10)``: logit gaps past
+    about 7.4e8) even though the correctly rounded float (a signed zero) is
+    known.  Then the ULP errors are measured against the correctly rounded
+    values, which is exact for the zeros those values round to (to within
+    ``2**-1073741823`` ULP) and within 0.5 ULP elsewhere; the record's note
+    says so.
+    """
+    try:
+        return np.asarray(exact_fn(*args, bits=EXACT_BITS, **kwargs), dtype=object), impl
+    except PrecisionExhausted as err:
+        values = np.empty(rounded.shape, dtype=object)
+        values.reshape(-1)[:] = [mpmath.mpf(float(v)) for v in rounded.astype(np.float64).reshape(-1)]
+        note = (f"{impl.note} " if impl.note else "") + (
+            f"exact values unavailable ({err.detail[:80]}...: beyond MPFR's exponent range); "
+            "ULP errors measured against the correctly rounded values")
+        return values, dataclasses.replace(impl, note=note)
 
 
 def _normal_mpf(value: Any) -> Any:

@@ -34,15 +34,20 @@ class PrecisionExhausted(OracleError, ArithmeticError):
         The precision cap that was reached.
     detail : str
         The inputs that produced the element, as exact hex floats.
+    reason : str
+        Why: too close to a rounding boundary, or (``softmax_oracle.exact``
+        only) a value below MPFR's exponent range ``2**-1073741823``, such as
+        ``exp(-1e10)``, which an unbounded format cannot round.
     """
 
-    def __init__(self, function: str, index: tuple[int, ...], max_bits: int, detail: str) -> None:
+    def __init__(self, function: str, index: tuple[int, ...], max_bits: int, detail: str,
+                 reason: str = "it lies too close to a rounding boundary") -> None:
         self.function = function
         self.index = index
         self.max_bits = max_bits
         self.detail = detail
+        self.reason = reason
         super().__init__(
             f"{function}: output element {index} could not be correctly rounded with "
-            f"{max_bits} bits of working precision (it lies too close to a rounding "
-            f"boundary); input: {detail}"
+            f"{max_bits} bits of working precision ({reason}); input: {detail}"
         )

@@ -43,7 +43,7 @@ def _decide_all(terms: Terms, fmt: Format):
             out.append(decide(term, fmt, max_bits=MAX_BITS))
         except Undecided as err:
             index = tuple(int(v) for v in np.unravel_index(i, terms.shape)) if terms.shape else ()
-            raise PrecisionExhausted(terms.function, index, err.max_bits, terms.describe(i)) from None
+            raise PrecisionExhausted(terms.function, index, err.max_bits, terms.describe(i), err.reason) from None
     return out
 
 

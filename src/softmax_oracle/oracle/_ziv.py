@@ -41,11 +41,15 @@ _Q0 = mpq(0)
 
 
 class Undecided(Exception):
-    """Raised by :func:`decide` when the precision cap is reached."""
+    """Raised by :func:`decide` when the precision cap is reached (or the value leaves MPFR's range)."""
 
-    def __init__(self, max_bits: int) -> None:
+    def __init__(self, max_bits: int, reason: str = "it lies too close to a rounding boundary") -> None:
         self.max_bits = max_bits
-        super().__init__(max_bits)
+        self.reason = reason
+        super().__init__(max_bits, reason)
+
+
+_MPFR_TINY_EXP = -(1 << 30) + (1 << 20)  # enclosures reaching below 2**this touch MPFR's underflow
 
 
 class Term(NamedTuple):
@@ -135,6 +139,11 @@ def _round_bound(x, fmt: Format) -> Rounded:
     return round_dyadic(int(mant), int(exp), fmt)
 
 
+def _beyond_range(lo, hi) -> bool:
+    """True when the enclosure is an MPFR underflow: no precision will narrow it."""
+    return all(v == 0 or (v.is_finite() and v.as_mantissa_exp()[1] < _MPFR_TINY_EXP) for v in (lo, hi))
+
+
 def start_bits(fmt: Format) -> int:
     """First working precision for a format."""
     return fmt.precision + 32
@@ -173,5 +182,8 @@ def decide(term: Term, fmt: Format, *, max_bits: int = MAX_BITS) -> Rounded:
             b = round_fraction(int(d.numerator), int(d.denominator), fmt, sticky=-1)
         if a == b:
             return a
+        if not fmt.bounded and _beyond_range(r_lo, r_hi):
+            raise Undecided(bits, "its remainder is below MPFR's exponent range (2**-1073741823), "
+                                  "which an unbounded format cannot round")
         bits *= 2
     raise Undecided(max_bits)
