@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._eft import two_sum, two_sum_error
+from ._eft import extract_sum, two_sum, two_sum_error
 from ._rowmax import RowMax, row_max
 
 __all__ = ["CompensatedKernels"]
@@ -32,8 +32,8 @@ class CompensatedKernels:
 
     name = "compensated"
 
-    def _parts(self, rows: np.ndarray) -> tuple[RowMax, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """``(rowmax, d, e, t, S)``; t = exp(d) with 0 at the argmax, S the corrected sum of t."""
+    def _parts(self, rows: np.ndarray) -> tuple[RowMax, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(rowmax, d, e, t, S_hi, S_lo)``; t = exp(d) with 0 at the argmax, S_hi + S_lo the corrected sum of t."""
         rm = row_max(rows)
         neg_shift = -rm.shift
         d = np.add(rows, neg_shift)
@@ -41,28 +41,27 @@ class CompensatedKernels:
         t = np.exp(d)
         np.put_along_axis(t, rm.index, 0, axis=-1)
         te = t * e
-        s = np.sum(t, axis=-1, keepdims=True)
-        corr = np.sum(te, axis=-1, keepdims=True)
+        s, s_lo = extract_sum(t, np.sum(t, axis=-1, keepdims=True))  # the sum itself exact to ~2**-100
+        corr = np.sum(te, axis=-1, keepdims=True) + s_lo
         lost = np.isnan(corr[:, 0]) & rm.finite
         if lost.any():
             # x_j = -inf (or x_j - m overflowing to -inf): t_j = 0 and e_j is NaN; the term is 0.
             e[lost] = np.where(np.isfinite(e[lost]), e[lost], 0)
-            corr[lost] = np.sum(np.where(t[lost] == 0, 0, te[lost]), axis=-1, keepdims=True)
-        s += corr
-        return rm, d, e, t, s
+            corr[lost] = np.sum(np.where(t[lost] == 0, 0, te[lost]), axis=-1, keepdims=True) + s_lo[lost]
+        return rm, d, e, t, s, corr
 
     def logsumexp(self, rows: np.ndarray) -> np.ndarray:
         with np.errstate(**_QUIET):
-            rm, _, _, _, s = self._parts(rows)
-            out = rm.shift + np.log1p(s)
+            rm, _, _, _, s, s_lo = self._parts(rows)
+            out = rm.shift + (np.log1p(s) + s_lo / (1 + s))  # log1p(S_hi + S_lo), first order in S_lo
             if not rm.all_finite:
                 out = np.where(rm.finite[:, None], out, rm.value)
         return out[:, 0]
 
     def log_softmax(self, rows: np.ndarray) -> np.ndarray:
         with np.errstate(**_QUIET):
-            rm, d, e, _, s = self._parts(rows)
-            e -= np.log1p(s)
+            rm, d, e, _, s, s_lo = self._parts(rows)
+            e -= np.log1p(s) + s_lo / (1 + s)
             d += e
         if not rm.all_finite:
             d[~rm.finite] = np.nan
@@ -70,9 +69,10 @@ class CompensatedKernels:
 
     def softmax(self, rows: np.ndarray) -> np.ndarray:
         with np.errstate(**_QUIET):
-            rm, _, e, t, s = self._parts(rows)
+            rm, _, e, t, s, s_lo = self._parts(rows)
             np.put_along_axis(t, rm.index, 1, axis=-1)
             hi, lo = two_sum(np.ones_like(s), s)
+            lo += s_lo
             e -= lo / hi
             t /= hi
             e *= t

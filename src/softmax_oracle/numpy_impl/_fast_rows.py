@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ._eft import two_sum_error
+from ._eft import extract_sum, two_sum_error
 
 __all__ = ["FAST", "fast_call"]
 
@@ -137,21 +137,25 @@ def _compensated_blocks(x: np.ndarray, name: str, out: np.ndarray, m: np.ndarray
         corr = np.einsum("ij,ij->i", t, e)[:, None]
         if not np.isfinite(corr).all():
             return None  # a -inf logit: e is NaN there; the general path masks it
-        s = t.sum(axis=1, keepdims=True) + corr
+        s_hi, s_lo = extract_sum(t, t.sum(axis=1, keepdims=True))
+        s_lo += corr
+        if name != "softmax":
+            log_total = np.log1p(s_hi) + s_lo / (1 + s_hi)  # log1p(S_hi + S_lo), first order in S_lo
         if name == "logsumexp":
-            out[b] = (m[b] + np.log1p(s))[:, 0]
+            out[b] = (m[b] + log_total)[:, 0]
         elif name == "log_softmax":
-            e -= np.log1p(s)
+            e -= log_total
             np.add(d, e, out=out[b])
         else:
-            # softmax_i = t_i (1 + e_i - lo / hi) / hi with hi + lo = 1 + S exactly
+            # softmax_i = (t_i / hi) (1 + e_i - lo / hi) with hi + lo = 1 + S exactly
             buf[flat] = 1
-            hi = s + 1
-            lo = (1 - (hi - s)) + (s - (hi - (hi - s)))
+            hi = s_hi + 1
+            lo = (1 - (hi - s_hi)) + (s_hi - (hi - (hi - s_hi)))  # TwoSum(S_hi, 1)
+            lo += s_lo
             e -= lo / hi
+            t /= hi  # q = t / T, then q + q (e - T_lo / T_hi): the correction's rounding is negligible
             e *= t
-            t += e
-            np.divide(t, hi, out=out[b])
+            np.add(t, e, out=out[b])
     return True
 
 
@@ -168,20 +172,22 @@ def _compensated_row(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
     corr = float(np.dot(t, e))
     if not math.isfinite(corr):
         return None
-    s = float(t.sum()) + corr
+    s_hi, s_lo = (float(v[0, 0]) for v in extract_sum(t[None, :], np.array([[t.sum()]])))
+    s_lo += corr
+    log_total = math.log1p(s_hi) + s_lo / (1 + s_hi)  # log1p(S_hi + S_lo), first order in S_lo
     if name == "logsumexp":
-        out[0] = m + math.log1p(s)
+        out[0] = m + log_total
     elif name == "log_softmax":
-        e -= math.log1p(s)
+        e -= log_total
         np.add(d, e, out=out[0])
     else:
         t[i] = 1.0
-        hi = 1.0 + s
-        lo = (1.0 - (hi - s)) + (s - (hi - (hi - s)))  # TwoSum(1, S): hi + lo = 1 + S exactly
+        hi = 1.0 + s_hi
+        lo = (1.0 - (hi - s_hi)) + (s_hi - (hi - (hi - s_hi))) + s_lo  # TwoSum(S_hi, 1) + the rest
         e -= lo / hi
+        t /= hi
         e *= t
-        t += e
-        np.divide(t, hi, out=out[0])
+        np.add(t, e, out=out[0])
     return True
 
 
