@@ -27,7 +27,7 @@ from .errors import PrecisionExhausted
 from .formats import format_of
 from .ulp import Mismatch, class_mismatches, exact_nonzero, relative_error, ulp_distance, ulp_error
 
-__all__ = ["Comparison", "ClassMismatch", "compare", "literal", "EXACT_BITS", "STATUSES"]
+__all__ = ["Comparison", "ClassMismatch", "Reference", "compare", "reference", "literal", "EXACT_BITS", "STATUSES"]
 
 EXACT_BITS = 200  # bits of the exact reference: far more than any format's 53
 STATUSES = ("ok", "raised", "not-an-array", "wrong-shape", "wrong-dtype")
@@ -212,7 +212,8 @@ def _check_result(got: Any, rounded: np.ndarray) -> tuple[str, str]:
     return "ok", ""
 
 
-def compare(candidate: Any, function: str, *args: Any, grad: bool = False, **kwargs: Any) -> Comparison:
+def compare(candidate: Any, function: str, *args: Any, grad: bool = False, reference: Reference | None = None,
+            **kwargs: Any) -> Comparison:
     """Run ``candidate(*args, **kwargs)`` and the oracle's ``function`` on the same inputs.
 
     Parameters
@@ -229,6 +230,9 @@ def compare(candidate: Any, function: str, *args: Any, grad: bool = False, **kwa
         Arguments of ``function``, passed to both.
     grad : bool
         Compare gradients (``grad_output`` may be among ``kwargs``).
+    reference : Reference, optional
+        The oracle's answers computed beforehand with :func:`reference`
+        (shared by many candidates: the oracle is not called again).
 
     Returns
     -------
@@ -247,10 +251,10 @@ def compare(candidate: Any, function: str, *args: Any, grad: bool = False, **kwa
     """
     check_function(function)
     impl = resolve(candidate, function, grad=grad)
-    oracle_fn, exact_fn = _oracle(function, grad)
-    rounded = np.asarray(oracle_fn(*args, **kwargs))
-    exact_kwargs = {k: v for k, v in kwargs.items() if k != "dtype"}
-    exact, impl = _exact_values(exact_fn, rounded, args, exact_kwargs, impl)
+    ref = reference if reference is not None else globals()["reference"](function, *args, grad=grad, **kwargs)
+    if ref.note:
+        impl = dataclasses.replace(impl, note=(f"{impl.note} " if impl.note else "") + ref.note)
+    rounded, exact = ref.rounded, ref.exact
     fmt = format_of(rounded.dtype)
     try:
         got = impl(*args, **kwargs)
@@ -265,27 +269,49 @@ def compare(candidate: Any, function: str, *args: Any, grad: bool = False, **kwa
     return _measure(impl, function, grad, fmt.name, got, rounded, exact, args, kwargs)
 
 
-def _exact_values(exact_fn: Any, rounded: np.ndarray, args: tuple[Any, ...], kwargs: dict[str, Any],
-                  impl: Implementation) -> tuple[np.ndarray, Implementation]:
-    """The exact values at ``EXACT_BITS`` bits, or the correctly rounded ones where they cannot be had.
+@dataclass(frozen=True, eq=False)
+class Reference:
+    """The oracle's answers for one call: correctly rounded values and exact values.
+
+    Attributes
+    ----------
+    rounded : numpy.ndarray
+        ``softmax_oracle.oracle.<function>`` (or ``.grad.<function>``).
+    exact : numpy.ndarray
+        Object array of ``mpmath.mpf``: ``softmax_oracle.exact`` at ``bits``
+        bits, or, where those cannot be had, the correctly rounded values
+        (see ``note``).
+    note : str
+        Empty, or why ``exact`` holds the rounded values.
+    """
+
+    rounded: np.ndarray
+    exact: np.ndarray
+    note: str = ""
+
+
+def reference(function: str, *args: Any, grad: bool = False, bits: int = EXACT_BITS, **kwargs: Any) -> Reference:
+    """The oracle's rounded and exact values of ``function`` at ``args``, computed once for many candidates.
 
     ``softmax_oracle.exact`` raises :class:`~softmax_oracle.errors.PrecisionExhausted`
     for values beyond MPFR's exponent range (``exp(-1e10)``: logit gaps past
     about 7.4e8) even though the correctly rounded float (a signed zero) is
-    known.  Then the ULP errors are measured against the correctly rounded
-    values, which is exact for the zeros those values round to (to within
-    ``2**-1073741823`` ULP) and within 0.5 ULP elsewhere; the record's note
-    says so.
+    known.  Then the exact values are replaced by the correctly rounded ones,
+    which measures ULP errors exactly for the zeros those values round to (to
+    within ``2**-1073741823`` ULP) and within 0.5 ULP elsewhere; ``note`` says so.
     """
+    check_function(function)
+    oracle_fn, exact_fn = _oracle(function, grad)
+    rounded = np.asarray(oracle_fn(*args, **kwargs))
+    exact_kwargs = {k: v for k, v in kwargs.items() if k != "dtype"}
     try:
-        return np.asarray(exact_fn(*args, bits=EXACT_BITS, **kwargs), dtype=object), impl
+        return Reference(rounded, np.asarray(exact_fn(*args, bits=bits, **exact_kwargs), dtype=object))
     except PrecisionExhausted as err:
         values = np.empty(rounded.shape, dtype=object)
         values.reshape(-1)[:] = [mpmath.mpf(float(v)) for v in rounded.astype(np.float64).reshape(-1)]
-        note = (f"{impl.note} " if impl.note else "") + (
-            f"exact values unavailable ({err.detail[:80]}...: beyond MPFR's exponent range); "
-            "ULP errors measured against the correctly rounded values")
-        return values, dataclasses.replace(impl, note=note)
+        note = (f"exact values unavailable ({err.reason}; element {err.index}); "
+                "ULP errors measured against the correctly rounded values")
+        return Reference(rounded, values, note)
 
 
 def _normal_mpf(value: Any) -> Any:

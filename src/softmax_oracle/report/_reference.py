@@ -7,10 +7,8 @@ and other worker processes read them instead of recomputing them.
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ import numpy as np
 
 from .. import compare as _compare
 from ..candidates import Implementation
-from ..compare import EXACT_BITS, Comparison
+from ..compare import EXACT_BITS, Comparison, Reference
 from ..formats import format_of
 
 __all__ = ["Reference", "reference", "exhaustive_inputs", "exhaustive_reference", "compare_to_reference",
@@ -28,30 +26,10 @@ __all__ = ["Reference", "reference", "exhaustive_inputs", "exhaustive_reference"
 CACHED_EXACT_BITS = 113  # exact values kept on disk: mantissas fit two uint64 words, far beyond any 16-bit format
 
 
-@dataclass(frozen=True, eq=False)
-class Reference:
-    """Correctly rounded values and exact values (object array of ``mpmath.mpf``) of one call."""
-
-    rounded: np.ndarray
-    exact: np.ndarray
-
-
-def _functions(function: str, grad: bool) -> tuple[Any, Any]:
-    oracle = importlib.import_module("softmax_oracle.oracle")
-    exact = importlib.import_module("softmax_oracle.exact")
-    if grad:
-        return getattr(oracle.grad, function), getattr(exact.grad, function)
-    return getattr(oracle, function), getattr(exact, function)
-
-
 def reference(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], *,
               bits: int = EXACT_BITS) -> Reference:
-    """The oracle's ``function`` (or gradient) at ``args``: rounded values and exact values to ``bits`` bits."""
-    rounded_fn, exact_fn = _functions(function, grad)
-    rounded = np.asarray(rounded_fn(*args, **kwargs))
-    exact_kwargs = {k: v for k, v in kwargs.items() if k != "dtype"}
-    exact = np.asarray(exact_fn(*args, bits=bits, **exact_kwargs), dtype=object)
-    return Reference(rounded, exact)
+    """The oracle's ``function`` (or gradient) at ``args``: :func:`softmax_oracle.compare.reference`."""
+    return _compare.reference(function, *args, grad=grad, bits=bits, **kwargs)
 
 
 def exhaustive_inputs(dtype: str) -> np.ndarray:
@@ -128,16 +106,4 @@ def compare_to_reference(impl: Implementation, function: str, grad: bool, args: 
     Same record, same rules (a candidate that raises or returns the wrong
     shape or dtype gives a record saying so); the oracle is not called again.
     """
-    # compare() has no way to take precomputed oracle values; its building blocks are reused so the
-    # record is the same one compare() would return (see the report's request for a public hook).
-    fmt = format_of(ref.rounded.dtype).name
-    try:
-        got = impl(*args, **kwargs)
-    except Exception as err:  # noqa: BLE001 - any failure of the candidate is a finding to record
-        return _compare._problem_record(impl, function, grad, fmt, "raised", f"raised {type(err).__name__}: {err}",
-                                        ref.rounded, ref.exact, None)
-    status, problem = _compare._check_result(got, ref.rounded)
-    if status != "ok":
-        kept = got if isinstance(got, np.ndarray) else None
-        return _compare._problem_record(impl, function, grad, fmt, status, problem, ref.rounded, ref.exact, kept)
-    return _compare._measure(impl, function, grad, fmt, np.asarray(got), ref.rounded, ref.exact, args, kwargs)
+    return _compare.compare(impl, function, *args, grad=grad, reference=ref, **kwargs)
