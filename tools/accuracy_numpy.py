@@ -1,0 +1,78 @@
+"""Max ULP error of the accurate NumPy tier against the oracle, per function and format.
+
+Usage: python tools/accuracy_numpy.py SEED N > table.md
+
+N rounds of random inputs (rows of 1-3 x 1-39 logits: any bit pattern of the
+format, or normal logits x 1, 30, 1000; -inf masks), every gradient with a random
+grad_output (any finite bit pattern or normal values), losses with weights,
+label smoothing (0, 0.125, 1) and probability targets.  Examples the oracle
+cannot decide (PrecisionExhausted) are skipped.  Prints a Markdown table.
+"""
+import sys, warnings, numpy as np
+warnings.simplefilter("ignore")
+from softmax_oracle import exact, ulp
+from softmax_oracle.errors import PrecisionExhausted
+from softmax_oracle.formats import FORMATS
+from softmax_oracle.numpy_impl import accurate
+from softmax_oracle.numpy_impl._cast import round_to_format
+rng = np.random.default_rng(int(sys.argv[1]))
+N = int(sys.argv[2])
+def rand(fmt, shape, masks):
+    kind = rng.integers(4)
+    if kind == 0:
+        v = rng.integers(0, 2**fmt.bits, shape, dtype=np.uint64).astype(fmt.uint_dtype).view(fmt.dtype)
+        v = v.astype(np.float64)
+    else:
+        v = rng.standard_normal(shape) * [1, 30, 1000][kind - 1]
+    v = round_to_format(v, fmt).astype(np.float64)
+    v[~np.isfinite(v)] = -np.inf if masks else 1.0
+    return round_to_format(v, fmt)
+worst = {}
+def rec(key, got, ex, fmt):
+    e = np.nan_to_num(np.asarray(ulp.ulp_error(got, ex, fmt=fmt), dtype=float), nan=np.inf)
+    worst[key] = max(worst.get(key, 0.0), float(e.max()) if e.size else 0.0)
+for it in range(N):
+    fmt = FORMATS[it % 4]
+    shape = (int(rng.integers(1, 4)), int(rng.integers(1, 40)))
+    x = rand(fmt, shape, True); x[:, 0] = np.where(np.isfinite(x.astype(float).max(axis=1)), x[:, 0], 0)
+    for fn in ("softmax", "log_softmax", "logsumexp"):
+        try:
+            rec((fmt.name, fn), getattr(accurate, fn)(x), getattr(exact, fn)(x), fmt)
+            g = rand(fmt, shape[:1] if fn == "logsumexp" else shape, False)
+            rec((fmt.name, "grad." + fn), getattr(accurate.grad, fn)(x, grad_output=g), getattr(exact.grad, fn)(x, grad_output=g), fmt)
+        except PrecisionExhausted:
+            pass
+    n, c = shape
+    xr = round_to_format(rng.standard_normal(shape) * [1, 30, 1e4][it % 3], fmt)
+    for probs in (False, True):
+        tgt = round_to_format(rng.dirichlet(np.ones(c), n), fmt) if probs else rng.integers(0, c, n)
+        kw = {"reduction": ["none", "mean", "sum"][it % 3], "label_smoothing": [0.0, 0.125, 1.0][(it // 3) % 3]}
+        if rng.random() < .5: kw["weight"] = round_to_format(rng.random(c) + .25, fmt)
+        g = rand(fmt, (n,) if kw["reduction"] == "none" else (), False)
+        try:
+            rec((fmt.name, "cross_entropy"), accurate.cross_entropy(xr, tgt, **kw), exact.cross_entropy(xr, tgt, **kw), fmt)
+            rec((fmt.name, "grad.cross_entropy"), accurate.grad.cross_entropy(xr, tgt, grad_output=g, **kw), exact.grad.cross_entropy(xr, tgt, grad_output=g, **kw), fmt)
+        except PrecisionExhausted:
+            pass
+    y = round_to_format(rng.random(shape), fmt)
+    g = rand(fmt, shape, False)
+    pw = round_to_format(rng.random(c) + .5, fmt) if it % 2 else None
+    for fn, inp, a in (("binary_cross_entropy_with_logits", xr, {"pos_weight": pw}), ("binary_cross_entropy", round_to_format(rng.random(shape), fmt), {})):
+        try:
+            rec((fmt.name, fn), getattr(accurate, fn)(inp, y, reduction="none", **a), getattr(exact, fn)(inp, y, reduction="none", **a), fmt)
+            rec((fmt.name, "grad." + fn), getattr(accurate.grad, fn)(inp, y, reduction="none", grad_output=g, **a), getattr(exact.grad, fn)(inp, y, reduction="none", grad_output=g, **a), fmt)
+        except PrecisionExhausted:
+            pass
+    xx = xr.ravel(); xx = xx[np.abs(xx.astype(float)) < 2.0**64]
+    gg = rand(fmt, xx.shape, False)
+    for fn in ("sigmoid", "log_sigmoid", "softplus"):
+        try:
+            rec((fmt.name, fn), getattr(accurate, fn)(xx), getattr(exact, fn)(xx), fmt)
+            rec((fmt.name, "grad." + fn), getattr(accurate.grad, fn)(xx, grad_output=gg), getattr(exact.grad, fn)(xx, grad_output=gg), fmt)
+        except PrecisionExhausted:
+            pass
+names = sorted({k[1] for k in worst}, key=lambda s: (s.startswith("grad."), s))
+print("| function | float64 | float32 | float16 | bfloat16 |")
+print("|---|---|---|---|---|")
+for nm in names:
+    print(f"| {nm} | " + " | ".join(f"{worst.get((f, nm), float('nan')):.3f}" for f in ("float64", "float32", "float16", "bfloat16")) + " |")
