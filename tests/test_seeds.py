@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import mpmath
 import numpy as np
-import pytest
-
 import softmax_oracle as so
 
 

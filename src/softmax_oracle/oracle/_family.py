@@ -19,9 +19,7 @@ import math
 
 from gmpy2 import mpq
 
-from gmpy2 import mpfr
-
-from ._interval import Precision
+from ._interval import ZERO_I, Precision
 from ._rows import Row
 from ._ziv import Term, exact, special
 
@@ -36,7 +34,6 @@ __all__ = [
 ]
 
 _NAN = special(math.nan)
-_Z = mpfr(0)
 
 
 def finite_q(g: float) -> mpq | None:
@@ -133,7 +130,7 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
     coeffs = {rep: c for rep, c in groups.values() if c != 0}
 
     def rho(p: Precision):
-        return row.weighted_tail(coeffs, p) if coeffs else (_Z, _Z)
+        return row.weighted_tail(coeffs, p) if coeffs else ZERO_I
 
     # The sign of rho, where its enclosure cannot tell (MPFR underflows below 2**-1073741823):
     # the same sum scaled by exp(-d_top), with d_top the largest exponent of a nonzero group,

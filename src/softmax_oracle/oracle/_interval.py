@@ -16,7 +16,7 @@ from typing import Iterable
 import gmpy2
 from gmpy2 import mpfr, mpq
 
-__all__ = ["Precision", "precision", "Interval", "point", "ZERO_I"]
+__all__ = ["Precision", "precision", "Interval", "ZERO_I"]
 
 Interval = tuple[mpfr, mpfr]
 _ZERO = mpfr(0)
@@ -96,7 +96,3 @@ def precision(bits: int) -> Precision:
     """The (cached) :class:`Precision` of ``bits`` bits."""
     return Precision(bits)
 
-
-def point(q: mpq, p: Precision) -> Interval:
-    """Alias of :meth:`Precision.rational`."""
-    return p.rational(q)
