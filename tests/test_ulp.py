@@ -269,3 +269,91 @@ def test_exact_nonzero_treats_mpmath_negative_zero_as_zero():
 
     values = [mpmath.mpf(libmp.fnzero), mpmath.mpf(0), mpmath.mpf(2) ** -5000, mpmath.nan, Fraction(0), -1]
     assert exact_nonzero(values).tolist() == [False, False, True, True, False, True]
+
+
+# ---------------------------------------------------------------- vectorized path == element-by-element definition
+
+
+def _slow_errors(got, exact, fmt, relative):
+    from softmax_oracle import ulp as ulp_module
+
+    threshold = overflow_threshold(fmt)._mpf_
+    g64 = np.asarray(got).astype(np.float64)
+    return np.array([ulp_module._error_one(float(y), ulp_module._as_exact(x), fmt, threshold, relative)
+                     for y, x in zip(g64.flat, np.asarray(exact, dtype=object).flat)]).reshape(g64.shape)
+
+
+def _hard_pairs(fmt, rng):
+    """Exact values (many bits, near floats, ties, subnormal, zero, beyond the range, specials) and results."""
+    finfo = ml_dtypes.finfo(fmt.dtype)
+    tiny, top = float(finfo.smallest_subnormal), float(finfo.max)
+    bases = [0.0, tiny, 2 * tiny, float(finfo.smallest_normal), 1.0, 1.5, 3.0, top, top / 2, 1e-3]
+    bases += list(rng.standard_normal(40) * 10.0 ** rng.integers(-6, 7, 40))
+    exact, got = [], []
+    with mpmath.workprec(300):
+        for b in bases:
+            xb = np.array(b).astype(fmt.dtype)
+            base = mpmath.mpf(float(xb))
+            step = mpmath.mpf(float(np.spacing(np.abs(xb)))) if np.isfinite(xb) else mpmath.mpf(1)
+            for frac in (0, mpmath.mpf(1) / 2, mpmath.mpf(1) / 3, -mpmath.mpf(1) / 7, mpmath.mpf(2) ** -60,
+                         mpmath.mpf(1) / 2 + mpmath.mpf(2) ** -200, -mpmath.mpf(1) / 2):
+                x = base + frac * step
+                for sign in (1, -1):
+                    for k in (-2, -1, 0, 1, 3, 1000):
+                        y = np.array(float(xb)).astype(fmt.dtype)
+                        for _ in range(abs(k)):
+                            y = np.nextafter(y, np.array(np.inf if k > 0 else -np.inf, dtype=fmt.dtype)) \
+                                if fmt.dtype != ml_dtypes.bfloat16 else y  # bfloat16: stepped below
+                        if fmt.dtype == ml_dtypes.bfloat16 and k:
+                            bits = np.array(y).view(np.uint16).astype(np.int64) + (k if y >= 0 else -k)
+                            y = np.array(np.clip(bits, 0, 0xFFFF), dtype=np.uint16).view(fmt.dtype)
+                        exact.append(sign * x)
+                        got.append(float(y) * sign)
+        specials = [mpmath.inf, -mpmath.inf, mpmath.nan, mpmath.mpf(0), mpmath.mpf(top) * 4,
+                    mpmath.mpf(tiny) / 3, mpmath.mpf(2) ** -5000, mpmath.mpf(2) ** 5000]
+        for x in specials:
+            for y in (0.0, -0.0, np.inf, -np.inf, np.nan, tiny, -top, top, 1.0):
+                exact.append(x)
+                got.append(y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        got_arr = np.array(got, dtype=np.float64).astype(fmt.dtype)
+    exact_arr = np.empty(len(exact), dtype=object)
+    exact_arr[:] = exact
+    return got_arr, exact_arr
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=FORMAT_IDS)
+@pytest.mark.parametrize("relative", [False, True], ids=["ulp", "relative"])
+def test_vectorized_errors_equal_the_definition_bit_for_bit(fmt, relative):
+    got, exact = _hard_pairs(fmt, np.random.default_rng(7))
+    fast = (relative_error if relative else ulp_error)(got, exact)
+    slow = _slow_errors(got, exact, fmt, relative)
+    same = (fast == slow) | (np.isnan(fast) & np.isnan(slow))
+    bad = np.flatnonzero(~same)
+    assert not bad.size, [(float(got[i]), mpmath.nstr(exact[i], 30), fast[i], slow[i]) for i in bad[:5]]
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=FORMAT_IDS)
+def test_vectorized_errors_on_random_rounded_values_take_the_fast_path(fmt):
+    from softmax_oracle import ulp as ulp_module
+
+    rng = np.random.default_rng(3)
+    with mpmath.workprec(200):
+        exact = np.array([mpmath.exp(mpmath.mpf(float(v))) for v in rng.uniform(-10, 10, 400)], dtype=object)
+    got = np.array([float(v) for v in exact]).astype(fmt.dtype)
+    got[::3] = np.nextafter(got[::3], np.array(np.inf, dtype=fmt.dtype)) if fmt != BFLOAT16 else got[::3]
+    for relative in (False, True):
+        out, slow = ulp_module._fast_errors(got.astype(np.float64), ulp_module._scaled_exact(exact, fmt),
+                                            got.shape, relative)
+        assert slow.mean() < 0.05  # ties and extreme exponents only
+        np.testing.assert_array_equal(out[~slow], _slow_errors(got, exact, fmt, relative)[~slow])
+
+
+def test_scaled_exact_cache_misses_when_the_array_is_changed():
+    exact = np.array([mpmath.mpf(1) / 3, mpmath.mpf(2) / 3], dtype=object)
+    got = np.array([0.25, 0.75], dtype=np.float32)
+    first = ulp_error(got, exact)
+    exact[0] = mpmath.mpf(1) / 4
+    second = ulp_error(got, exact)
+    assert second[0] == 0.0 and first[0] != 0.0
+    assert second[1] == first[1]

@@ -45,6 +45,8 @@ from __future__ import annotations
 
 import enum
 import math
+import weakref
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -292,18 +294,166 @@ def _errors(got: Any, exact: Any, fmt: Any, relative: bool) -> Any:
     fmt = gfmt if fmt is None else format_of(fmt, argument="fmt")
     x_arr = np.asarray(exact, dtype=object)
     try:
-        g_arr, x_arr = np.broadcast_arrays(g_arr, x_arr)
+        shape = np.broadcast_shapes(g_arr.shape, x_arr.shape)
     except ValueError:
         raise InvalidInput(f"got and exact must broadcast; got shapes {g_arr.shape} and {x_arr.shape}") from None
-    threshold = overflow_threshold(fmt)._mpf_
     with np.errstate(invalid="ignore"):  # exact widening; bfloat16 NaN payloads warn
-        g64 = g_arr.astype(np.float64)
-    out = np.fromiter(
-        (_error_one(float(y), _as_exact(x), fmt, threshold, relative) for y, x in zip(g64.flat, x_arr.flat)),
-        dtype=np.float64,
-        count=g64.size,
-    ).reshape(g64.shape)
+        g64 = np.broadcast_to(g_arr.astype(np.float64), shape)
+    out, slow = _fast_errors(g64, _scaled_exact(x_arr, fmt), shape, relative)
+    if slow.any():
+        threshold = overflow_threshold(fmt)._mpf_
+        xs = np.broadcast_to(x_arr, shape)
+        out[slow] = [_error_one(float(y), _as_exact(x), fmt, threshold, relative)
+                     for y, x in zip(g64[slow], xs[slow])]
     return float(out) if out.ndim == 0 else out
+
+
+# -- the vectorized path ---------------------------------------------------------------------------
+# Each exact value x is scaled by its ulp, X = x / 2**q, and split into float64 terms
+# X = hi + lo + tail (|tail| <= tail_bound).  The error |Y - X| (Y = y / 2**q) is then summed with
+# error-free transformations and accepted only where the residual is provably inside the rounding
+# interval of the result, so it is the same float64 as the mpmath path; the rest (ties, specials,
+# extreme exponents) goes to :func:`_error_one`.
+
+_BIG = 2.0**900
+_TINY = 2.0**-900
+_EPS = 2.0**-52
+
+
+@dataclass(frozen=True)
+class _Scaled:
+    q: np.ndarray  # int64 exponent of ulp(x)
+    hi: np.ndarray
+    lo: np.ndarray
+    lo2: np.ndarray
+    tail: np.ndarray  # bound on |X - hi - lo - lo2|
+    fast: np.ndarray  # bool: usable by the vectorized path
+
+
+_SCALED_CACHE: dict[int, tuple[Any, list[Any], Format, _Scaled]] = {}
+
+
+def _scaled_exact(x_arr: np.ndarray, fmt: Format) -> _Scaled:
+    """The scaled split of every exact value, cached per array: one reference serves many candidates."""
+    items = list(x_arr.flat)
+    hit = _SCALED_CACHE.get(id(x_arr))
+    # the identity check of every element makes a mutated or recycled array a miss, never a wrong hit
+    if hit is not None and hit[0]() is x_arr and hit[2] == fmt and hit[1] == items:
+        return hit[3]
+    rows = [_scale_one(v, fmt) for v in items]
+    cols = list(zip(*rows)) if rows else [()] * 6
+    scaled = _Scaled(*(np.array(c, dtype=t).reshape(x_arr.shape)
+                       for c, t in zip(cols, (np.int64, np.float64, np.float64, np.float64, np.float64, bool))))
+    if len(_SCALED_CACHE) >= 8:
+        _SCALED_CACHE.pop(next(iter(_SCALED_CACHE)))
+    _SCALED_CACHE[id(x_arr)] = (weakref.ref(x_arr), items, fmt, scaled)
+    return scaled
+
+
+_SLOW_ROW = (0, 0.0, 0.0, 0.0, 0.0, False)
+
+
+def _scale_one(value: Any, fmt: Format) -> tuple[int, float, float, float, float, bool]:
+    x = _as_exact(value)
+    if isinstance(x, Fraction) or _special(x):
+        return _SLOW_ROW
+    sign, man, exp, bc = x
+    if man == 0:
+        return _quantum(fmt.emin, fmt), 0.0, 0.0, 0.0, 0.0, True
+    q = _quantum(exp + bc - 1, fmt)
+    if not -700 < exp - q + bc < 700:
+        return _SLOW_ROW
+    if bc > 1000:  # float(int) would overflow
+        return _SLOW_ROW
+    rest = -man if sign else man
+    terms = []
+    for _ in range(3):  # X = (hi + lo + lo2 + tail) * 2**(exp - q), each term the rounding of what is left
+        term = float(rest)  # int -> float rounds to nearest, ties to even
+        rest -= int(term)
+        term = math.ldexp(term, exp - q)
+        if term != 0 and abs(term) < _TINY:
+            return _SLOW_ROW
+        terms.append(term)
+    hi, lo, lo2 = terms
+    return q, hi, lo, lo2, 0.0 if rest == 0 else abs(lo2) * _EPS, True
+
+
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    p = a * b
+
+    def split(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c = 134217729.0 * v  # Veltkamp: 2**27 + 1
+        h = c - (c - v)
+        return h, v - h
+
+    ah, al = split(a)
+    bh, bl = split(b)
+    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
+
+
+def _inside(value: np.ndarray, residual: np.ndarray, margin: np.ndarray, scale: Any = 1.0) -> np.ndarray:
+    """Whether ``value + residual`` (|error| <= margin) rounds to ``value > 0``: strictly inside half a step."""
+    up = (np.nextafter(value, np.inf) - value) / 2 * scale
+    down = (value - np.nextafter(value, 0.0)) / 2 * scale
+    limit = np.where(residual > 0, up, down)
+    return (np.abs(residual) + margin) * (1 + 2.0**-40) < limit
+
+
+def _fast_errors(y: np.ndarray, sc: _Scaled, shape: tuple[int, ...], relative: bool
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Errors where the vectorized path is exact, and the mask of the elements it leaves to the slow one."""
+    q, hi, lo, lo2, tail, fast = (np.broadcast_to(a, shape) for a in (sc.q, sc.hi, sc.lo, sc.lo2, sc.tail, sc.fast))
+    out = np.full(shape, np.nan)
+    with np.errstate(all="ignore"):  # overflow or underflow only where the masks reject the element
+        scaled_y = np.ldexp(y, np.clip(-q, -4000, 4000))
+        ay = np.abs(scaled_y)
+        ok = fast & np.isfinite(y) & ((y == 0) | ((ay >= _TINY) & (ay <= _BIG)))
+        s1, e1 = _two_sum(scaled_y, -hi)
+        t, e2 = _two_sum(e1, -lo)
+        s, e3 = _two_sum(s1, t)
+        e23 = e3 + e2
+        rc = e23 - lo2  # |y - x| / ulp = |s + rc - tail|, rc rounded twice
+        a = np.abs(s)
+        exact_zero = ok & (s == 0) & (rc == 0) & (tail == 0)
+        good = ok & (a >= _TINY) & (a <= _BIG)
+        good &= _inside(a, rc * np.sign(s), (np.abs(e23) + np.abs(rc)) * _EPS + tail)
+        good |= exact_zero
+        if not relative:
+            out[good] = a[good]
+            return out, ~good
+        xh, xl, xl2 = np.abs(hi), lo * np.sign(hi), lo2 * np.sign(hi)  # |X| = xh + xl + xl2 (+ tail)
+        quotient = _quotient(a, xh, xl, xl2, tail)
+        done = good & (hi != 0) & ((a == 0) | ~np.isnan(quotient))
+        out[done] = np.where(a == 0, 0.0, quotient)[done]
+        at_zero = good & (hi == 0)
+        out[at_zero] = np.where(a[at_zero] == 0, 0.0, np.inf)
+        done |= at_zero
+    return out, ~done
+
+
+def _quotient(a: np.ndarray, xh: np.ndarray, xl: np.ndarray, xl2: np.ndarray, tail: np.ndarray) -> np.ndarray:
+    """``a / (xh + xl + xl2 + tail)`` correctly rounded where provable, else NaN."""
+
+    def residual(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p, pe = _two_prod(c, xh)
+        u2 = (a - p) - pe  # a - p is exact (Sterbenz): p is within a few ulps of a
+        u3 = c * xl + c * xl2
+        r = u2 - u3
+        return r, (np.abs(u2) + 2 * np.abs(u3) + np.abs(r)) * _EPS + c * tail * (1 + _EPS)
+
+    c = a / xh
+    r, _ = residual(c)
+    c = c + r / xh  # one Newton step: the first quotient ignores xl
+    r, bound = residual(c)
+    sane = (a >= _TINY) & (a <= _BIG) & (c >= _TINY) & (c <= _BIG) & (xh >= _TINY) & (xh <= _BIG)
+    ok = sane & _inside(c, r, bound, scale=xh * (1 - 2.0**-50))
+    return np.where(ok, c, np.nan)
 
 
 def ulp_error(got: Any, exact: Any, *, fmt: Any = None) -> Any:
