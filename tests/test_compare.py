@@ -154,11 +154,11 @@ def test_literal_round_trips_exactly(value):
 
 
 def test_compare_measures_against_rounded_values_where_exact_is_beyond_range():
-    """softmax([2**30, 0]): exact raises (exp(-2**30) underflows MPFR); compare still scores, and says so."""
+    """grad.softmax at the max of [0, 2**40, 0]: exact raises (below MPFR's range); compare still scores, and says so."""
     import numpy as np
 
     from softmax_oracle.compare import compare
 
-    c = compare("numpy-stable", "softmax", np.array([2.0**30, 0.0]))
+    c = compare("numpy-accurate", "softmax", np.array([0.0, 2.0**40, 0.0]), grad=True, grad_output=np.array([1.0, 0.0, 0.0]))
     assert c.status == "ok" and c.max_ulp_error == 0.0
     assert "exact values unavailable" in c.note and "below MPFR's exponent range" in c.note

@@ -262,9 +262,26 @@ def test_softmax_gradient_at_the_max_with_zero_gamma_and_vanishing_coefficient_g
     assert bits_equal(got, [-0.0, -0.0, 0.0])
 
 
-def test_exact_beyond_mpfr_range_raises_at_once_with_the_reason():
-    """exp(-2**30) is below MPFR's exponent range: the float oracle rounds it, exact says why it cannot."""
+def test_exact_values_below_mpfr_range_are_rounded_from_their_logarithm():
+    """exp(-2**30) is below MPFR's exponent range (2**-1073741823): exact rounds 2**n exp(r) instead."""
+    import mpmath
+
     assert bits_equal(o.softmax(np.array([2.0**30, 0.0])), [1.0, 0.0])
+    with mpmath.workprec(400):
+        cases = [
+            (so.exact.softmax(np.array([2.0**30, 0.0]), bits=100)[1], mpmath.exp(-mpmath.mpf(2) ** 30) / (1 + mpmath.exp(-mpmath.mpf(2) ** 30))),
+            (so.exact.sigmoid(np.array([-1e10]), bits=100)[0], mpmath.exp(-mpmath.mpf(1e10)) / (1 + mpmath.exp(-mpmath.mpf(1e10)))),
+            (so.exact.softplus(np.array([-3e9]), bits=100)[0], mpmath.log1p(mpmath.exp(-mpmath.mpf(3e9)))),
+            (so.exact.log_softmax(np.array([0.0, -1e10]), bits=100)[0], -mpmath.log1p(mpmath.exp(-mpmath.mpf(1e10)))),
+            (so.exact.grad.sigmoid(np.array([2.0**99]), bits=100)[0], mpmath.exp(-mpmath.mpf(2) ** 99)),
+        ]
+        for got, ref in cases:
+            assert abs(got - ref) <= abs(ref) * mpmath.mpf(2) ** -100, (got, ref)
+
+
+def test_exact_beyond_mpfr_range_without_a_logarithm_raises_at_once_with_the_reason():
+    """grad.softmax at the maximum of [0, 2**40, 0]: a remainder of two vanishing parts has no log form."""
     with pytest.raises(so.PrecisionExhausted, match=r"below MPFR's exponent range .* element 1") as info:
-        so.exact.softmax(np.array([2.0**30, 0.0]))
+        so.exact.grad.softmax(np.array([0.0, 2.0**40, 0.0]), grad_output=np.array([1.0, 0.0, 0.0]))
     assert info.value.max_bits < 1000  # raised at the first precision, not after doubling to the cap
+    assert bits_equal(o.grad.softmax(np.array([0.0, 2.0**40, 0.0]), grad_output=np.array([1.0, 0.0, 0.0])), [0.0, -0.0, -0.0])

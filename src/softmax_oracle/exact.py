@@ -6,6 +6,10 @@ exact value **correctly rounded to ``bits`` significant bits** (nearest-even,
 unbounded exponent range), so at least ``bits`` bits are correct: an object
 ndarray of ``mpmath.mpf``, or a bare ``mpf`` for a 0-d result.  NaN and
 infinities are mpmath's ``nan`` and ``inf``; mpmath has no signed zero.
+Values below MPFR's exponent range (``2**-1073741823``, e.g. ``exp(-1e10)``)
+are rounded from their logarithm where the value is a single term of known
+sign (softmax elements, the sigmoid family...); otherwise
+:class:`~softmax_oracle.errors.PrecisionExhausted` says so.
 Gradients are under :mod:`softmax_oracle.exact.grad <softmax_oracle.exact>`
 (``exact.grad.softmax(x, grad_output=g, bits=...)``).
 

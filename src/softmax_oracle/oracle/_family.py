@@ -49,7 +49,7 @@ def logsumexp(row: Row) -> Term:
         return special(math.inf)
     if row.status == "empty":
         return special(-math.inf)
-    return Term(row.m, ((mpq(1), row.log_sum, row.l_sign),))
+    return Term(row.m, ((mpq(1), row.log_sum_enclosure(), row.l_sign),))
 
 
 def softmax(row: Row, j: int) -> Term:
@@ -59,7 +59,7 @@ def softmax(row: Row, j: int) -> Term:
     if row.is_masked(j):
         return exact(mpq(0))
     d, sign = row.split(j)
-    return Term(d, ((mpq(1), lambda p: row.prob_rest(j, p), sign),))
+    return Term(d, ((mpq(1), row.rest_enclosure(j), sign),))
 
 
 def log_softmax(row: Row, j: int) -> Term:
@@ -68,7 +68,7 @@ def log_softmax(row: Row, j: int) -> Term:
         return _NAN
     if row.is_masked(j):
         return special(-math.inf)
-    return Term(row.d[j], ((mpq(-1), row.log_sum, row.l_sign),))
+    return Term(row.d[j], ((mpq(-1), row.log_sum_enclosure(), row.l_sign),))
 
 
 def grad_logsumexp(row: Row, j: int, g: float) -> Term:
@@ -77,7 +77,7 @@ def grad_logsumexp(row: Row, j: int, g: float) -> Term:
     if row.status != "ok" or gq is None:
         return _NAN
     d, sign = row.split(j)
-    return Term(gq * d, ((gq, lambda p: row.prob_rest(j, p), sign),))
+    return Term(gq * d, ((gq, row.rest_enclosure(j), sign),))
 
 
 def grad_log_softmax(row: Row, j: int, g: list[float]) -> Term:
@@ -87,7 +87,7 @@ def grad_log_softmax(row: Row, j: int, g: list[float]) -> Term:
         return _NAN
     total = sum(qs, mpq(0))
     d, sign = row.split(j)
-    return Term(qs[j] - total * d, ((-total, lambda p: row.prob_rest(j, p), sign),))
+    return Term(qs[j] - total * d, ((-total, row.rest_enclosure(j), sign),))
 
 
 def _interval_sign(lo, hi) -> int | None:
@@ -156,12 +156,24 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
     d, sign = row.split(j)
     if d == 0:
 
+        def factor(p: Precision):
+            return p.add_q(p.neg(rho(p)), gamma)
+
         def off_max(p: Precision):
-            factor = p.add_q(p.neg(rho(p)), gamma)
-            lo, hi = p.mul(row.prob(j, p), factor)
-            decided = _interval_sign(*factor)
+            fac = factor(p)
+            lo, hi = p.mul(row.prob(j, p), fac)
+            decided = _interval_sign(*fac)
             return lo, hi, decided if decided is not None else factor_sign(p)
 
+        def log_off_max(p: Precision):
+            # log|s_j (gamma - rho)| = d_j - L + log|gamma - rho|
+            fac = factor(p)
+            if not (fac[0] > 0 or fac[1] < 0):
+                return None
+            log_fac = p.log(fac if fac[0] > 0 else p.neg(fac))
+            return p.add(row.log_abs_rest(j, p), log_fac)
+
+        off_max.log = log_off_max
         return Term(mpq(0), ((mpq(1), off_max, None),))
     if not row.tail:
         return exact(d * gamma)

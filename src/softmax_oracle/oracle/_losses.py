@@ -93,7 +93,7 @@ def ce_sample(row: Row, x: list[float], coeffs: dict[int, mpq]) -> Sample:
         return Sample(special=combine_specials(infinite))
     total_a = sum(coeffs.values(), _Q0)
     d = sum((a * (row.m - mpq(x[c])) for c, a in coeffs.items()), _Q0)
-    return Sample(d, [(total_a, row.log_sum, row.l_sign)])
+    return Sample(d, [(total_a, row.log_sum_enclosure(), row.l_sign)])
 
 
 def ce_grad_row(row: Row, coeffs: dict[int, mpq], factor: mpq | None, n_classes: int) -> list[Term]:
@@ -108,9 +108,6 @@ def ce_grad_row(row: Row, coeffs: dict[int, mpq], factor: mpq | None, n_classes:
     for i in range(n_classes):
         d, sign = row.split(i)
         a_i = coeffs.get(i, _Q0)
-        out.append(Term(factor * (total_a * d - a_i), ((factor * total_a, _rest(row, i), sign),)))
+        out.append(Term(factor * (total_a * d - a_i), ((factor * total_a, row.rest_enclosure(i), sign),)))
     return out
 
-
-def _rest(row: Row, i: int):
-    return lambda p: row.prob_rest(i, p)

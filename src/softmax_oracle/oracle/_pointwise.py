@@ -49,19 +49,37 @@ def _e(x: mpq, p: Precision) -> Interval:
     return p.exp(p.rational(-abs(x)))
 
 
+def _log_bound(x: mpq, times: int):
+    """``log Y`` in ``[-|x| - times * e, -|x|]`` with ``e = exp(-|x|)``: for Y1 (``times = 1``:
+    ``log Y1 = -|x| - log1p(e)``), Y2 (1: ``log log1p(e) >= log e - e``) and Y3 (2)."""
+
+    def f(p: Precision) -> Interval:
+        top = p.rational(-abs(x))
+        e_hi = p.up.exp(top[1])
+        return p.down.sub(top[0], p.up.mul(e_hi, times)), top[1]
+
+    return f
+
+
 def sigmoid_neg(x: mpq):
-    """Enclosure function of ``Y1 = sigmoid(-|x|)``."""
+    """Enclosure function of ``Y1 = sigmoid(-|x|)`` (with ``.log``)."""
 
     def f(p: Precision) -> Interval:
         e = _e(x, p)
         return p.div_pos(e, p.add_q(e, _ONE))
 
+    f.log = _log_bound(x, 1)
     return f
 
 
 def log1p_exp_neg(x: mpq):
-    """Enclosure function of ``Y2 = log1p(exp(-|x|))``."""
-    return lambda p: p.log1p(_e(x, p))
+    """Enclosure function of ``Y2 = log1p(exp(-|x|))`` (with ``.log``)."""
+
+    def f(p: Precision) -> Interval:
+        return p.log1p(_e(x, p))
+
+    f.log = _log_bound(x, 1)
+    return f
 
 
 def _sigmoid_slope(x: mpq):
@@ -70,6 +88,7 @@ def _sigmoid_slope(x: mpq):
         one_e = p.add_q(e, _ONE)
         return p.div_pos(e, p.mul(one_e, one_e))
 
+    f.log = _log_bound(x, 2)
     return f
 
 

@@ -122,6 +122,44 @@ class Row:
         st = self.state(p)
         return p.neg(p.scale(p.div_pos(st.t, st.s), mpq(1, self.k)))
 
+    # enclosure functions for terms: each carries `.log`, the enclosure of log|value|
+    def rest_enclosure(self, j: int):
+        """Enclosure function of ``r_j`` (see :meth:`split`), with ``.log``."""
+        def f(p: Precision) -> Interval:
+            return self.prob_rest(j, p)
+
+        f.log = lambda p: self.log_abs_rest(j, p)
+        return f
+
+    def log_sum_enclosure(self):
+        """Enclosure function of ``L``, with ``.log``."""
+        def f(p: Precision) -> Interval:
+            return self.log_sum(p)
+
+        f.log = self.log_log_sum
+        return f
+
+    # logarithms, for values below MPFR's exponent range (used by the unbounded formats of `exact`)
+    def log_tail(self, p: Precision) -> Interval:
+        """``log T = d_top + log(sum exp(d_i - d_top))``: no underflow (the top term is 1)."""
+        top = max(self.d[j] for j in self.tail)
+        inner = p.fsum(p.exp(p.rational(self.d[j] - top)) for j in self.tail)
+        return p.add_q(p.log(inner), top)
+
+    def log_abs_rest(self, j: int, p: Precision) -> Interval:
+        """``log |r_j|`` (for ``r_j != 0``): ``d_j - L`` off the maxima, ``log T - log k - log S`` at one."""
+        if self.d[j] != 0:
+            return p.add_q(p.neg(self.log_sum(p)), self.d[j])
+        minus_logs = p.neg(p.add(p.log(p.rational(mpq(self.k))), p.log(self.state(p).s)))
+        return p.add(self.log_tail(p), minus_logs)
+
+    def log_log_sum(self, p: Precision) -> Interval:
+        """``log L`` (for ``L > 0``); with ``k = 1``, ``log log1p(T)`` lies in ``[log T - T, log T]``."""
+        if self.k > 1:
+            return p.log(self.log_sum(p))
+        lt = self.log_tail(p)
+        return p.down.sub(lt[0], self.state(p).t[1]), lt[1]
+
     def weighted_tail(self, coeffs: dict[int, mpq], p: Precision) -> Interval:
         """``sum_{j in tail} c_j exp(d_j) / S`` for exact coefficients ``c_j``."""
         st = self.state(p)

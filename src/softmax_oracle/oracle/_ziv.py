@@ -144,6 +144,40 @@ def _beyond_range(lo, hi) -> bool:
     return all(v == 0 or (v.is_finite() and v.as_mantissa_exp()[1] < _MPFR_TINY_EXP) for v in (lo, hi))
 
 
+def _from_logarithm(term: Term, d: mpq, sign: int | None, fmt: Format, max_bits: int) -> Rounded | None:
+    """An unbounded-format value ``c Y`` below MPFR's range, rounded from ``log Y``.
+
+    Only for a term that is one part of known sign and no exact part, whose
+    enclosure function carries ``.log`` (the enclosure of ``log |Y|``):
+    ``|c Y| = 2**n exp(w - n log 2)`` with ``w = log |c| + log |Y|`` and the
+    integer ``n = floor(w / log 2)``, so the mantissa ``exp(r)``, ``r`` in
+    about ``[0, log 2)``, is in range and the exponent is a Python integer.
+    Returns None when the term is not of that shape.
+    """
+    live = [(c, f) for c, f, s in term.parts if c != 0 and s != 0]
+    if d != 0 or sign not in (1, -1) or len(live) != 1 or not hasattr(live[0][1], "log"):
+        return None
+    c, f = live[0]
+    bits = start_bits(fmt)
+    while bits <= max_bits:
+        p = precision(bits)
+        w = f.log(p)
+        if w is None:
+            return None
+        w = p.add(w, p.log(p.rational(abs(c))))
+        n = int(p.down.floor(p.down.div(w[0], p.down.const_log2())))  # not gmpy2.floor: global 53 bits
+        # log 2 to enough bits that n log 2 is known to `bits` bits past the point
+        q = precision(bits + max(n.bit_length(), 1) + 8)
+        n_log2 = q.scale((q.down.const_log2(), q.up.const_log2()), mpq(n))
+        r = q.add(w, q.neg(n_log2))
+        m_lo, m_hi = q.exp(r)
+        bounds = [round_dyadic(sign * int(v.as_mantissa_exp()[0]), int(v.as_mantissa_exp()[1]) + n, fmt) for v in (m_lo, m_hi)]
+        if bounds[0] == bounds[1]:
+            return bounds[0]
+        bits *= 2
+    raise Undecided(max_bits)
+
+
 def start_bits(fmt: Format) -> int:
     """First working precision for a format."""
     return fmt.precision + 32
@@ -183,6 +217,9 @@ def decide(term: Term, fmt: Format, *, max_bits: int = MAX_BITS) -> Rounded:
         if a == b:
             return a
         if not fmt.bounded and _beyond_range(r_lo, r_hi):
+            tiny = _from_logarithm(term, d, sign, fmt, max_bits)
+            if tiny is not None:
+                return tiny
             raise Undecided(bits, "its remainder is below MPFR's exponent range (2**-1073741823), "
                                   "which an unbounded format cannot round")
         bits *= 2
