@@ -285,3 +285,12 @@ def test_exact_beyond_mpfr_range_without_a_logarithm_raises_at_once_with_the_rea
         so.exact.grad.softmax(np.array([0.0, 2.0**40, 0.0]), grad_output=np.array([1.0, 0.0, 0.0]))
     assert info.value.max_bits < 1000  # raised at the first precision, not after doubling to the cap
     assert bits_equal(o.grad.softmax(np.array([0.0, 2.0**40, 0.0]), grad_output=np.array([1.0, 0.0, 0.0])), [0.0, -0.0, -0.0])
+
+def test_exact_from_logarithm_of_a_huge_exponent():
+    """log_sigmoid(-1.09e42) = x - log1p(exp(x)): the log is ~1e42, r = w - n log 2 needs ~250 bits."""
+    import mpmath
+
+    got = so.exact.sigmoid(np.array([-1.09007305e42]), bits=60)[0]
+    with mpmath.workprec(400):
+        w = mpmath.mpf(-1.09007305e42)
+        assert abs(mpmath.log(got) - w) < mpmath.mpf(2) ** -55 * abs(w) * mpmath.mpf(2) ** -130

@@ -171,9 +171,12 @@ def _from_logarithm(term: Term, d: mpq, sign: int | None, fmt: Format, max_bits:
         n_log2 = q.scale((q.down.const_log2(), q.up.const_log2()), mpq(n))
         r = q.add(w, q.neg(n_log2))
         m_lo, m_hi = q.exp(r)
-        bounds = [round_dyadic(sign * int(v.as_mantissa_exp()[0]), int(v.as_mantissa_exp()[1]) + n, fmt) for v in (m_lo, m_hi)]
-        if bounds[0] == bounds[1]:
-            return bounds[0]
+        # |w| large against the precision leaves r wide (exp may even overflow): more bits
+        if m_lo > 0 and m_hi.is_finite():
+            bounds = [round_dyadic(sign * int(v.as_mantissa_exp()[0]), int(v.as_mantissa_exp()[1]) + n, fmt)
+                      for v in (m_lo, m_hi)]
+            if bounds[0] == bounds[1]:
+                return bounds[0]
         bits *= 2
     raise Undecided(max_bits)
 
