@@ -11,6 +11,7 @@ subnormals: it is what :mod:`softmax_oracle.exact` rounds to.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import ml_dtypes
@@ -54,13 +55,13 @@ class Format:
         """True for the IEEE-style formats with overflow and subnormals."""
         return self.exponent_bits is not None
 
-    @property
+    @cached_property
     def emax(self) -> int:
         """Exponent of the largest finite value: ``max = (2 - 2**(1-p)) * 2**emax``."""
         assert self.exponent_bits is not None
         return (1 << (self.exponent_bits - 1)) - 1
 
-    @property
+    @cached_property
     def emin(self) -> int:
         """Exponent of the smallest normal value, ``1 - emax``."""
         return 1 - self.emax
