@@ -7,6 +7,7 @@ The chosen ``--format`` goes to stdout; progress goes to stderr.
 from __future__ import annotations
 
 import math
+import shlex
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,8 @@ def report(quick: bool, out_dir: Path, candidates: tuple[str, ...], functions: t
         with _RichProgress(enabled=not no_progress) as progress:
             result = run_sweep(config, out_dir=out_dir, workers=workers, scheduler=scheduler, progress=progress,
                                resume=not fresh)
+        result.environment["command"] = _command_line(quick=quick, fresh=fresh, out_dir=out_dir, workers=workers,
+                                                      changes=changes)
         written = write_report(result, out_dir)
     except InvalidInput as err:
         raise _fail(str(err)) from None
@@ -118,6 +121,24 @@ def report(quick: bool, out_dir: Path, candidates: tuple[str, ...], functions: t
         click.echo(f"note: {reason}", err=True)
     click.echo(f"wrote {len(written)} files to {out_dir}", err=True)
     _emit(result, output, out_dir)
+
+
+def _command_line(*, quick: bool, fresh: bool, out_dir: Path, workers: int, changes: dict[str, Any]) -> str:
+    """The ``softmax-oracle report`` command that reproduces this run (shown at the top of report.md)."""
+    words = ["softmax-oracle", "report"] + (["--quick"] if quick else []) + (["--fresh"] if fresh else [])
+    words += ["--out", str(out_dir)]
+    if workers > 1:
+        words += ["--workers", str(workers)]
+    for option, key in (("--candidate", "candidates"), ("--function", "functions"), ("--dtype", "dtypes")):
+        for value in changes.get(key, ()):
+            words += [option, value]
+    if "samples" in changes:
+        words += ["--samples", str(changes["samples"])]
+    if changes.get("seed"):
+        words += ["--seed", str(changes["seed"])]
+    if not changes.get("gradients", True):
+        words.append("--no-gradients")
+    return shlex.join(words)
 
 
 def _violations(records: Any, max_ulp: float) -> list[Any]:

@@ -41,7 +41,38 @@ def _row_of(x: np.ndarray, axis: int, index: tuple[int, ...], *, reduced: bool) 
     return x[tuple(where)], int(element)
 
 
+_LONG_ROW = 1000  # longer rows are conditioned in float64: a few digits are all a condition number needs
+
+
+def _row_condition_float64(function: str, row: np.ndarray, element: int | None) -> float:
+    values = np.asarray(row, dtype=np.float64)
+    live = values[values != -math.inf]
+    if not live.size or np.isnan(live).any() or (live == math.inf).any():
+        return math.nan
+    m = float(live.max())
+    with np.errstate(all="ignore"):  # weights of far-below-max entries underflow to 0, which they are
+        weights = np.exp(values - m)
+        total = float(np.sum(weights))
+        s = weights / total
+        lse = m + math.log(total)
+        spread = float(np.sum(np.where(values == -math.inf, 0.0, np.abs(values) * s)))
+    if function == "logsumexp":
+        return spread / abs(lse) if lse != 0 else math.inf
+    assert element is not None
+    xi = float(values[element])
+    if xi == -math.inf:
+        return 0.0
+    own = abs(xi)
+    numerator = spread - own * float(s[element]) + own * (1 - float(s[element]))
+    if function == "softmax":
+        return numerator
+    denominator = abs(xi - lse)
+    return numerator / denominator if denominator != 0 else math.inf
+
+
 def _row_condition(ctx: Any, function: str, row: np.ndarray, element: int | None) -> float:
+    if np.size(row) > _LONG_ROW:
+        return _row_condition_float64(function, row, element)
     values = [float(v) for v in np.asarray(row, dtype=np.float64)]
     live = [v for v in values if v != -math.inf]
     if not live or any(math.isnan(v) or v == math.inf for v in live):

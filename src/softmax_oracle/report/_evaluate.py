@@ -109,13 +109,17 @@ def _statistics(errors: list[np.ndarray]) -> tuple[float, float, float, float]:
             float(values.mean()))
 
 
-def _record(unit: WorkUnit, tally: _Tally, sets: list[Any], skipped: str) -> Record:
+def _record(unit: WorkUnit, tally: _Tally, sets: list[Any], skipped: str,
+            conditions: dict[Any, float | None]) -> Record:
     high, median, p99, mean = _statistics(tally.errors)
     worst = tally.worst
     condition = None
     if worst is not None and not unit.grad and tally.worst_sample is not None:
-        args, kwargs = sets[tally.worst_sample]
-        condition = condition_number(unit.function, args, kwargs, worst.worst_index)
+        key = (tally.worst_sample, worst.worst_index)  # candidates often share their worst element
+        if key not in conditions:
+            args, kwargs = sets[tally.worst_sample]
+            conditions[key] = condition_number(unit.function, args, kwargs, worst.worst_index)
+        condition = conditions[key]
     note = "; ".join(p for p in (tally.impl.note, skipped) if p)
     return Record(
         candidate=tally.impl.candidate, function=unit.function, grad=unit.grad, dtype=unit.dtype,
@@ -180,4 +184,5 @@ def _evaluate(unit: WorkUnit, impls: list[Implementation], cache_dir: str | None
         for tally in tallies:
             tally.add(i, compare_to_reference(tally.impl, unit.function, unit.grad, args, kwargs, ref))
     note = f"oracle skipped {len(skipped)} sample(s) ({skipped[0]})" if skipped else ""
-    return tuple(_record(unit, t, sets, note) for t in tallies)
+    conditions: dict[Any, float | None] = {}
+    return tuple(_record(unit, t, sets, note, conditions) for t in tallies)

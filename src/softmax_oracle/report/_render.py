@@ -146,12 +146,16 @@ def _header_lines(report: Report) -> list[str]:
     config = report.config
     lines = [
         "# Softmax-family accuracy report", "",
+        *([f"Regenerate with `{env['command']}`.", ""] if env.get("command") else []),
         f"Machine: {env.get('platform', '?')} ({env.get('cpus', '?')} CPUs); {versions}.  ",
         f"Created {report.created}; schema version {report.schema_version}.  ",
         f"Sampled regimes: {', '.join(config.get('regimes', ()))} "
         f"({config.get('samples', '?')} argument sets of {config.get('batch', '?')} rows each, seed "
-        f"{config.get('seed', '?')}); scale sweep 1e-3 to each format's max; row-length sweep "
-        f"{', '.join(str(n) for n in config.get('row_lengths', ()))}.", "",
+        f"{config.get('seed', '?')}); scale sweep 1e-3 to each format's max (float64: to max/2, because "
+        "`regimes.sample_arguments` draws `uniform(-s, s)` in float64, whose width overflows beyond that); "
+        "row-length sweep "
+        f"{', '.join(str(n) for n in config.get('row_lengths', ()))} (gradients of softmax and log_softmax "
+        "up to 1000: the oracle's gradient costs O(n²) per row).", "",
         "ULP error is `|got - exact| / ulp(exact)` against the exact value: **0.5 = correctly rounded**.  "
         "**✗N** flags N output elements of the wrong class (NaN, infinity, or the sign of a zero where the "
         "exact value fixes it); they are counted apart, never folded into the ULP figure.  `·` = dtype not run, "
