@@ -47,7 +47,7 @@ def _grad_rows(grad_output: Any, out_shape: tuple[int, ...], axis: int, reduced:
 
 
 _ROW_FORWARD = {"softmax": _family.softmax, "log_softmax": _family.log_softmax}
-_ROW_GRAD = {"logsumexp": _family.grad_logsumexp, "softmax": _family.grad_softmax, "log_softmax": _family.grad_log_softmax}
+_ROW_GRAD = {"softmax": _family.grad_softmax, "log_softmax": _family.grad_log_softmax}
 
 
 def row_terms(name: str, x: Any, axis: Any, grad_output: Any = None, *, grad: bool = False) -> tuple[Terms, Format]:
@@ -63,8 +63,11 @@ def row_terms(name: str, x: Any, axis: Any, grad_output: Any = None, *, grad: bo
     if grad:
         out_shape = tuple(s for i, s in enumerate(arr.shape) if i != ax) if name == "logsumexp" else arr.shape
         g_rows = _grad_rows(grad_output, out_shape, ax, name == "logsumexp", n)
-        f = _ROW_GRAD[name]
-        terms = [f(row, j, g_rows[r]) for r, row in enumerate(rows) for j in range(n)]
+        if name == "logsumexp":
+            terms = [_family.grad_logsumexp(row, j, g_rows[r]) for r, row in enumerate(rows) for j in range(n)]
+        else:  # per row: the row's shared sums are formed once, not once per element
+            f = _ROW_GRAD[name]
+            terms = [t for r, row in enumerate(rows) for t in f(row, g_rows[r])]
     else:
         f = _ROW_FORWARD[name]
         terms = [f(row, j) for row in rows for j in range(n)]

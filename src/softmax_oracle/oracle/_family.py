@@ -80,14 +80,17 @@ def grad_logsumexp(row: Row, j: int, g: float) -> Term:
     return Term(gq * d, ((gq, row.rest_enclosure(j), sign),))
 
 
-def grad_log_softmax(row: Row, j: int, g: list[float]) -> Term:
-    """``g_j - s_j * sum(g)``."""
+def grad_log_softmax(row: Row, g: list[float]) -> list[Term]:
+    """``g_j - s_j * sum(g)`` for every element of the row."""
     qs = [finite_q(v) for v in g]
     if row.status != "ok" or any(q is None for q in qs):
-        return _NAN
+        return [_NAN] * len(qs)
     total = sum(qs, mpq(0))
-    d, sign = row.split(j)
-    return Term(qs[j] - total * d, ((-total, row.rest_enclosure(j), sign),))
+    terms = []
+    for j, q in enumerate(qs):
+        d, sign = row.split(j)
+        terms.append(Term(q - total * d, ((-total, row.rest_enclosure(j), sign),)))
+    return terms
 
 
 def _interval_sign(lo, hi) -> int | None:
@@ -100,12 +103,52 @@ def _interval_sign(lo, hi) -> int | None:
     return None
 
 
-def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
-    """``s_j * (g_j - sum_i g_i s_i)``.
+class _SoftmaxGradRow:
+    """What every element of one row's softmax gradient shares (computed once per row).
 
-    With ``gbar`` the mean of ``g`` over the maxima, ``gamma_j = g_j - gbar``
-    and ``rho = sum_{tail} (g_i - gbar) exp(d_i) / S`` (exact coefficients
-    grouped by equal ``d_i``, so exact cancellations are exact), the value is
+    With ``gbar`` the mean of ``g`` over the maxima and the tail coefficients
+    ``c_i = g_i - gbar`` grouped by equal ``d_i`` (so exact cancellations are
+    exact: the remaining exponentials are linearly independent over the
+    rationals, Lindemann-Weierstrass), ``rho = sum c_i exp(d_i) / S`` is
+    enclosed once per precision for the whole row.
+    """
+
+    def __init__(self, row: Row, qs: list[mpq]) -> None:
+        self.row = row
+        self.gbar = sum((qs[i] for i in row.maxima), mpq(0)) / row.k
+        groups: dict[mpq, tuple[int, mpq]] = {}
+        for i in row.tail:
+            rep, c = groups.get(row.d[i], (i, mpq(0)))
+            groups[row.d[i]] = (rep, c + qs[i] - self.gbar)
+        self.coeffs = {rep: c for rep, c in groups.values() if c != 0}
+        # nonzero groups by decreasing exponent, for signs below MPFR's range
+        self.items = sorted(((row.d[rep], c) for rep, c in self.coeffs.items()), key=lambda t: t[0], reverse=True)
+        self.tail_d = [row.d[i] for i in row.tail]
+        self._rho: dict[int, tuple] = {}
+        self._rho_sign: dict[int, int | None] = {}
+
+    def rho(self, p: Precision):
+        r = self._rho.get(p.bits)
+        if r is None:
+            r = self._rho[p.bits] = self.row.weighted_tail(self.coeffs, p) if self.coeffs else ZERO_I
+        return r
+
+    def rho_sign(self, p: Precision) -> int | None:
+        """Sign of rho where its enclosure cannot tell: the sum scaled by ``exp(-d_top)`` does not underflow."""
+        if p.bits not in self._rho_sign:
+            if not self.items:
+                self._rho_sign[p.bits] = 0
+            else:
+                top = self.items[0][0]
+                scaled = p.fsum(p.scale(p.exp(p.rational(dv - top)), c) for dv, c in self.items)
+                self._rho_sign[p.bits] = _interval_sign(*scaled)
+        return self._rho_sign[p.bits]
+
+
+def grad_softmax(row: Row, g: list[float]) -> list[Term]:
+    """``s_j * (g_j - sum_i g_i s_i)`` for every element of the row.
+
+    With ``gamma_j = g_j - gbar`` (see :class:`_SoftmaxGradRow`) the value is
     ``s_j (gamma_j - rho)``:
 
     * off the maxima (``D_j = 0``) one positive factor ``s_j`` times
@@ -115,49 +158,31 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
     """
     qs = [finite_q(v) for v in g]
     if row.status != "ok" or any(q is None for q in qs):
-        return _NAN
+        return [_NAN] * len(qs)
+    shared = _SoftmaxGradRow(row, qs)
+    return [_grad_softmax_element(shared, j, qs[j] - shared.gbar) for j in range(len(qs))]
+
+
+def _grad_softmax_element(shared: _SoftmaxGradRow, j: int, gamma: mpq) -> Term:
+    row = shared.row
     if row.is_masked(j):
         return exact(mpq(0))
-    gbar = sum((qs[i] for i in row.maxima), mpq(0)) / row.k
-    gamma = qs[j] - gbar
-    # group the tail by equal exponent: sum_{d_i = d} (g_i - gbar) exp(d) cancels exactly when
-    # the grouped coefficient is 0, and the remaining exponentials are linearly independent
-    # over the rationals (Lindemann-Weierstrass), so rho == 0 exactly iff no group is left
-    groups: dict[mpq, tuple[int, mpq]] = {}
-    for i in row.tail:
-        rep, c = groups.get(row.d[i], (i, mpq(0)))
-        groups[row.d[i]] = (rep, c + qs[i] - gbar)
-    coeffs = {rep: c for rep, c in groups.values() if c != 0}
-
-    def rho(p: Precision):
-        return row.weighted_tail(coeffs, p) if coeffs else ZERO_I
-
-    # The sign of rho, where its enclosure cannot tell (MPFR underflows below 2**-1073741823):
-    # the same sum scaled by exp(-d_top), with d_top the largest exponent of a nonzero group,
-    # whose terms no longer underflow.  It is never exactly 0 once the groups are non-empty.
-    items = sorted(((row.d[rep], c) for rep, c in coeffs.items()), key=lambda t: t[0], reverse=True)
-
-    def rho_sign(p: Precision) -> int | None:
-        if not items:
-            return 0
-        top = items[0][0]
-        return _interval_sign(*p.fsum(p.scale(p.exp(p.rational(dv - top)), c) for dv, c in items))
+    g_sign = (gamma > 0) - (gamma < 0)
 
     def factor_sign(p: Precision) -> int | None:
         """Sign of gamma - rho."""
-        rs = rho_sign(p)
-        g_sign = (gamma > 0) - (gamma < 0)
+        rs = shared.rho_sign(p)
         if rs is None:
             return None
         if rs == 0 or g_sign == -rs:
             return g_sign
         return -rs if g_sign == 0 else None
 
-    d, sign = row.split(j)
+    d, _ = row.split(j)
     if d == 0:
 
         def factor(p: Precision):
-            return p.add_q(p.neg(rho(p)), gamma)
+            return p.add_q(p.neg(shared.rho(p)), gamma)
 
         def off_max(p: Precision):
             fac = factor(p)
@@ -179,16 +204,16 @@ def grad_softmax(row: Row, j: int, g: list[float]) -> Term:
         return exact(d * gamma)
     # At a maximum: value - gamma/k = -(gamma T/k + P/S) / S with T = sum_tail exp(d_i) and
     # P = sum_tail c_i exp(d_i).  Scaled by exp(-d_top) neither T nor P underflows, which
-    # gives the sign where the enclosure cannot (both terms below MPFR's range).
-    tail_d = [row.d[i] for i in row.tail]
-    # scale by the largest exponent that matters: the whole tail's, or P's alone when gamma = 0
-    d_top = max(tail_d) if gamma != 0 or not items else items[0][0]
+    # gives the sign where the enclosure cannot (both terms below MPFR's range); d_top is the
+    # whole tail's largest exponent, or P's alone when gamma = 0.
+    items = shared.items
+    d_top = max(shared.tail_d) if gamma != 0 or not items else items[0][0]
 
     def at_max(p: Precision):
-        lo, hi = p.fsum((p.scale(row.prob_rest(j, p), gamma), p.neg(p.mul(row.prob(j, p), rho(p)))))
+        lo, hi = p.fsum((p.scale(row.prob_rest(j, p), gamma), p.neg(p.mul(row.prob(j, p), shared.rho(p)))))
         decided = _interval_sign(lo, hi)
         if decided is None:
-            t_scaled = p.fsum(p.exp(p.rational(dv - d_top)) for dv in tail_d)
+            t_scaled = p.fsum(p.exp(p.rational(dv - d_top)) for dv in shared.tail_d)
             p_scaled = p.fsum(p.scale(p.exp(p.rational(dv - d_top)), c) for dv, c in items)
             inner = p.add(p.scale(t_scaled, gamma / row.k), p.div_pos(p_scaled, row.state(p).s))
             s_inner = _interval_sign(*inner)
