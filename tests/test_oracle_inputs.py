@@ -294,3 +294,22 @@ def test_exact_from_logarithm_of_a_huge_exponent():
     with mpmath.workprec(400):
         w = mpmath.mpf(-1.09007305e42)
         assert abs(mpmath.log(got) - w) < mpmath.mpf(2) ** -55 * abs(w) * mpmath.mpf(2) ** -130
+
+
+def test_softmax_gradient_at_a_maximum_with_second_order_remainder():
+    """Tied float32 maxima, tail at e**-28672 and e**-57344 = (e**-28672)**2: the first-order terms cancel
+    exactly (gamma + c_3 = 0) and the sign comes from the grouped second-order exponential polynomial
+    (checked with mpmath at 100000 bits: both remainders are positive)."""
+    h = float.fromhex
+    x = np.array([h("0x1.0000040000000p+38"), h("0x1.0000000000000p+38"), h("0x1.0000040000000p+38"),
+                  h("0x1.0000020000000p+38")], dtype=np.float32)
+    g = np.array([4.0, 0.0, 1.523962140083313, 1.523962140083313], dtype=np.float32)
+    got = o.grad.softmax(x, grad_output=g)
+    assert bits_equal(got, np.array([0.6190095, -0.0, -0.61900944, -0.0], dtype=np.float32))
+
+
+def test_softmax_gradient_at_a_maximum_with_zero_gamma_and_an_overflowing_scaled_tail():
+    """gamma = 0 at the maximum: the tail term gamma T (inf * 0 once scaled) must not enter the sign."""
+    h = float.fromhex
+    x = np.array([0.0, h("0x1.62e42ff800000p+29"), h("0x1.62e4300000000p+29"), 0.0, 1.0])
+    assert bits_equal(o.grad.softmax(x, grad_output=np.array([0.0, 0.0, 0.0, 1.0, -1.0])), [0.0, 0.0, 0.0, 0.0, -0.0])

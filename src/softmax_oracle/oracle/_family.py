@@ -123,7 +123,7 @@ class _SoftmaxGradRow:
         self.coeffs = {rep: c for rep, c in groups.values() if c != 0}
         # nonzero groups by decreasing exponent, for signs below MPFR's range
         self.items = sorted(((row.d[rep], c) for rep, c in self.coeffs.items()), key=lambda t: t[0], reverse=True)
-        self.tail_d = [row.d[i] for i in row.tail]
+        self.tail_c = [(row.d[i], qs[i] - self.gbar) for i in row.tail]
         self._rho: dict[int, tuple] = {}
         self._rho_sign: dict[int, int | None] = {}
 
@@ -203,21 +203,38 @@ def _grad_softmax_element(shared: _SoftmaxGradRow, j: int, gamma: mpq) -> Term:
     if not row.tail:
         return exact(d * gamma)
     # At a maximum: value - gamma/k = -(gamma T/k + P/S) / S with T = sum_tail exp(d_i) and
-    # P = sum_tail c_i exp(d_i).  Scaled by exp(-d_top) neither T nor P underflows, which
-    # gives the sign where the enclosure cannot (both terms below MPFR's range); d_top is the
-    # whole tail's largest exponent, or P's alone when gamma = 0.
-    items = shared.items
-    d_top = max(shared.tail_d) if gamma != 0 or not items else items[0][0]
-
+    # P = sum_tail c_i exp(d_i): its sign is -sign(N), N = (gamma T/k + P/S) S = gamma T + gamma T^2/k + P,
+    # an exponential polynomial with exact coefficients (exponents d_i and d_i + d_j).  Where the
+    # enclosure cannot tell (the remainder cancels or underflows MPFR), N's exact coefficients are
+    # grouped by exponent and N is evaluated scaled by its top exponent, where it cannot underflow.
     def at_max(p: Precision):
         lo, hi = p.fsum((p.scale(row.prob_rest(j, p), gamma), p.neg(p.mul(row.prob(j, p), shared.rho(p)))))
         decided = _interval_sign(lo, hi)
         if decided is None:
-            t_scaled = p.fsum(p.exp(p.rational(dv - d_top)) for dv in shared.tail_d)
-            p_scaled = p.fsum(p.scale(p.exp(p.rational(dv - d_top)), c) for dv, c in items)
-            inner = p.add(p.scale(t_scaled, gamma / row.k), p.div_pos(p_scaled, row.state(p).s))
-            s_inner = _interval_sign(*inner)
-            decided = None if s_inner is None else -s_inner
+            s_n = _exponential_polynomial_sign(_max_remainder_polynomial(shared, gamma), p)
+            decided = None if s_n is None else -s_n
         return lo, hi, decided
 
     return Term(d * gamma, ((mpq(1), at_max, None),))
+
+
+def _max_remainder_polynomial(shared: _SoftmaxGradRow, gamma: mpq) -> dict[mpq, mpq]:
+    """``N = sum_i (gamma + c_i) e^{d_i} + (gamma / k) sum_{i,j} e^{d_i + d_j}``: exponent -> exact coefficient."""
+    poly: dict[mpq, mpq] = {}
+    for d_i, c_i in shared.tail_c:
+        poly[d_i] = poly.get(d_i, mpq(0)) + gamma + c_i
+    if gamma != 0:
+        second = gamma / shared.row.k
+        for d_i, _ in shared.tail_c:
+            for d_j, _ in shared.tail_c:
+                poly[d_i + d_j] = poly.get(d_i + d_j, mpq(0)) + second
+    return {e: c for e, c in poly.items() if c != 0}
+
+
+def _exponential_polynomial_sign(poly: dict[mpq, mpq], p: Precision) -> int | None:
+    """Sign of ``sum c e^{x}`` over distinct exact exponents (0 when no term is left: by
+    Lindemann-Weierstrass the exponentials of distinct rationals are linearly independent)."""
+    if not poly:
+        return 0
+    top = max(poly)
+    return _interval_sign(*p.fsum(p.scale(p.exp(p.rational(x - top)), c) for x, c in poly.items()))
