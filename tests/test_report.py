@@ -282,3 +282,18 @@ def test_report_unknown_candidate_exits_2(tmp_path: Path) -> None:
                                        "--no-progress"])
     assert result.exit_code == 2
     assert "nope" in result.output
+
+
+def test_exhaustive_cache_encoding_rounds_exact_values_wider_than_it_keeps():
+    import mpmath
+    import numpy as np
+
+    from softmax_oracle.report._reference import CACHED_EXACT_BITS, _decode, _encode
+
+    with mpmath.workprec(300):
+        wide = mpmath.mpf(1) / 3  # a 300-bit mantissa: more than two uint64 words
+    exact = np.array([wide, mpmath.mpf(0), mpmath.mpf(-2) ** 70], dtype=object)
+    back = _decode(_encode(exact), exact.shape)
+    with mpmath.workprec(CACHED_EXACT_BITS):
+        assert back[0] == +wide and back[0] != wide
+    assert back[1] == 0 and back[2] == exact[2]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import mpmath
+from mpmath import libmp
 import numpy as np
 
 from .. import compare as _compare
@@ -41,7 +42,8 @@ def exhaustive_inputs(dtype: str) -> np.ndarray:
 
 
 def _encode(exact: np.ndarray) -> dict[str, np.ndarray]:
-    raw = [mpmath.mpf(v)._mpf_ for v in exact.flat]
+    # some exact values carry more bits than asked for: round them to what the file keeps
+    raw = [libmp.mpf_pos(mpmath.mpf(v)._mpf_, CACHED_EXACT_BITS, libmp.round_nearest) for v in exact.flat]
     man = [m for _, m, _, _ in raw]
     return {
         "sign": np.array([s for s, _, _, _ in raw], dtype=np.uint8),
