@@ -43,7 +43,9 @@ def exhaustive_inputs(dtype: str) -> np.ndarray:
 
 def _encode(exact: np.ndarray) -> dict[str, np.ndarray]:
     # some exact values carry more bits than asked for: round them to what the file keeps
-    raw = [libmp.mpf_pos(mpmath.mpf(v)._mpf_, CACHED_EXACT_BITS, libmp.round_nearest) for v in exact.flat]
+    # (mpmath.mpf(v) would round to the global 53 bits)
+    raw = [libmp.mpf_pos(v._mpf_ if hasattr(v, "_mpf_") else mpmath.mpf(v)._mpf_, CACHED_EXACT_BITS,
+                         libmp.round_nearest) for v in exact.flat]
     man = [m for _, m, _, _ in raw]
     return {
         "sign": np.array([s for s, _, _, _ in raw], dtype=np.uint8),
