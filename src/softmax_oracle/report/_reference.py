@@ -90,12 +90,16 @@ def exhaustive_reference(function: str, grad: bool, dtype: str, *, cache_dir: st
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file is recomputed below
     ref = reference(function, grad, (inputs,), {}, bits=CACHED_EXACT_BITS)
+    try:
+        encoded = _encode(ref.exact)
+    except OverflowError:  # an exponent beyond int64 (exp of a huge argument): this table is not cached
+        return ref
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, rounded=ref.rounded.view(fmt.uint_dtype), **_encode(ref.exact))
+                np.savez(handle, rounded=ref.rounded.view(fmt.uint_dtype), **encoded)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
