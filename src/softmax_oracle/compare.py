@@ -30,6 +30,7 @@ from .ulp import Mismatch, class_mismatches, exact_nonzero, relative_error, ulp_
 __all__ = ["Comparison", "ClassMismatch", "Reference", "compare", "reference", "literal", "EXACT_BITS", "STATUSES"]
 
 EXACT_BITS = 200  # bits of the exact reference: far more than any format's 53
+MISMATCH_INPUTS = 32  # class mismatches that keep their pasteable input (the others: "")
 STATUSES = ("ok", "raised", "not-an-array", "wrong-shape", "wrong-dtype")
 
 _ELEMENTWISE = {"sigmoid", "log_sigmoid", "softplus"}
@@ -45,7 +46,7 @@ class ClassMismatch:
     kind: Mismatch
     got: float
     expected: float  # the correctly rounded value
-    input: str  # the arguments that produced it, as exact hex floats
+    input: str  # the arguments that produced it, as exact hex floats ("" past the first MISMATCH_INPUTS)
 
 
 @dataclass(frozen=True, eq=False)
@@ -336,12 +337,15 @@ def _measure(impl: Implementation, function: str, grad: bool, fmt: str, got: np.
     worst = None
     if finite.size:
         worst = tuple(int(i) for i in np.unravel_index(int(np.nanargmax(np.where(good, errors, -1.0))), got.shape))
+    # the pasteable input is kept for the first MISMATCH_INPUTS mismatches only: a whole row per
+    # element would make a 1e5-long row of mismatches cost O(n^2) memory
     mismatches = tuple(
         ClassMismatch(
             tuple(int(i) for i in idx), Mismatch(int(codes[tuple(idx)])), float(got[tuple(idx)]),
-            float(rounded[tuple(idx)]), _input_of(function, grad, tuple(int(i) for i in idx), args, kwargs),
+            float(rounded[tuple(idx)]),
+            _input_of(function, grad, tuple(int(i) for i in idx), args, kwargs) if k < MISMATCH_INPUTS else "",
         )
-        for idx in np.argwhere(bad)
+        for k, idx in enumerate(np.argwhere(bad))
     )
     errors.setflags(write=False)
     return Comparison(
