@@ -154,8 +154,7 @@ def _header_lines(report: Report) -> list[str]:
         f"{config.get('seed', '?')}); scale sweep 1e-3 to each format's max (float64: to max/2, because "
         "`regimes.sample_arguments` draws `uniform(-s, s)` in float64, whose width overflows beyond that); "
         "row-length sweep "
-        f"{', '.join(str(n) for n in config.get('row_lengths', ()))} (float16 up to 1000: longer rows overflow "
-        "a naive sum and `compare` keeps the whole row per mismatched element, O(n²) memory).", "",
+        f"{', '.join(str(n) for n in config.get('row_lengths', ()))}.", "",
         "ULP error is `|got - exact| / ulp(exact)` against the exact value: **0.5 = correctly rounded**.  "
         "**✗N** flags N output elements of the wrong class (NaN, infinity, or the sign of a zero where the "
         "exact value fixes it); they are counted apart, never folded into the ULP figure.  `·` = dtype not run, "
