@@ -186,14 +186,16 @@ def _kl_sample(xv: float, yv: float, log_target: bool) -> Sample:
         if yv == -math.inf:
             return Sample()
         if not (math.isfinite(xv) and math.isfinite(yv)):
-            return Sample(special=math.exp(yv) * (yv - xv) if yv != math.inf else math.inf * (1 if yv - xv > 0 else math.nan))
+            # exp(t) > 0 (and +inf at t = +inf): the term is +-inf or NaN, that of t - x.  Not
+            # float(exp(t)) * (t - x): exp underflows to 0 below t = -745 and 0 * inf is NaN.
+            return Sample(special=yv - xv)
         return Sample(_Q0, [(mpq(yv) - mpq(xv), _exp_enclosure(mpq(yv)), 1)])
     if yv == 0:
         return Sample()
     if yv < 0:
         return Sample(special=math.nan)
     if not (math.isfinite(xv) and math.isfinite(yv)):
-        return Sample(special=combine_specials([yv * (math.log(yv) - xv)]))
+        return Sample(special=yv * (math.log(yv) - xv))  # y > 0: +-inf or NaN, no underflow to 0
     y = mpq(yv)
     return Sample(-y * mpq(xv), [(y, _log_enclosure(y), (y > 1) - (y < 1))])
 
@@ -226,8 +228,8 @@ def kl_div_terms(input, target, reduction, log_target, *, grad=False, grad_outpu
                 out.append(special(-math.inf if f > 0 else math.inf if f < 0 else math.nan))
             else:
                 out.append(Term(_Q0, ((-f, _exp_enclosure(mpq(yv)), 1),)))
-        elif math.isinf(yv):
-            out.append(special(-math.inf * (1 if f * (1 if yv > 0 else -1) > 0 else -1) if f else math.nan))
+        elif math.isinf(yv):  # -f * y: the sign of f (not float(f), which may underflow), 0 * inf = NaN
+            out.append(special(math.nan if f == 0 else (-yv if f > 0 else yv)))
         else:
             out.append(exact(-f * mpq(yv)))
     return Terms("grad.kl_div", out, shape, describe), fmt
