@@ -21,7 +21,7 @@ The seeds' ``bigfloat`` experiment:
 >>> p = so.exact.softmax(np.array([1000.0, 2000.0, 3000.0, 4000.0, 5000.0]), bits=100)
 >>> import mpmath
 >>> mpmath.nstr(p[0], 20)
-'6.6385371046556734993e-1738'
+'6.6385371046556734994e-1738'
 """
 
 from __future__ import annotations
@@ -56,95 +56,110 @@ __all__ = [
 ]
 
 
-def _exact(built, bits: Any):
-    b = check_bits(bits)
-    return exact_terms(built[0], b)
+def _exact(built, bits: int):
+    return exact_terms(built[0], bits)
 
 
-def logsumexp(x: Any, axis: int = -1, *, bits: int = 200, grad_output: Any = None, _grad: bool = False):
+# Term builders shared by the values and the gradients: (grad, grad_output, *args, **kwargs) -> (Terms, Format)
+_BUILD = {
+    "logsumexp": lambda grad, g, x, axis=-1: row_terms("logsumexp", x, axis, g, grad=grad),
+    "softmax": lambda grad, g, x, axis=-1: row_terms("softmax", x, axis, g, grad=grad),
+    "log_softmax": lambda grad, g, x, axis=-1: row_terms("log_softmax", x, axis, g, grad=grad),
+    "sigmoid": lambda grad, g, x: pointwise_terms("sigmoid", x, g, grad=grad),
+    "log_sigmoid": lambda grad, g, x: pointwise_terms("log_sigmoid", x, g, grad=grad),
+    "softplus": lambda grad, g, x: pointwise_terms("softplus", x, g, grad=grad),
+    "cross_entropy": lambda grad, g, input, target, weight=None, ignore_index=-100, reduction="mean",
+    label_smoothing=0.0: cross_entropy_terms(input, target, weight, ignore_index, reduction, label_smoothing,
+                                             grad=grad, grad_output=g),
+    "nll_loss": lambda grad, g, input, target, weight=None, ignore_index=-100, reduction="mean":
+    nll_loss_terms(input, target, weight, ignore_index, reduction, grad=grad, grad_output=g),
+    "kl_div": lambda grad, g, input, target, reduction="mean", log_target=False:
+    kl_div_terms(input, target, reduction, log_target, grad=grad, grad_output=g),
+    "binary_cross_entropy": lambda grad, g, input, target, weight=None, reduction="mean":
+    binary_cross_entropy_terms(input, target, weight, reduction, grad=grad, grad_output=g),
+    "binary_cross_entropy_with_logits": lambda grad, g, input, target, weight=None, reduction="mean",
+    pos_weight=None: binary_cross_entropy_with_logits_terms(input, target, weight, reduction, pos_weight,
+                                                            grad=grad, grad_output=g),
+}
+
+
+def _value(name: str, bits: Any, *args: Any, **kwargs: Any):
+    b = check_bits(bits)  # before the (possibly long) term building
+    return _exact(_BUILD[name](False, None, *args, **kwargs), b)
+
+
+def logsumexp(x: Any, axis: int = -1, *, bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.logsumexp` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(row_terms("logsumexp", x, axis, grad_output, grad=_grad), bits)
+    return _value("logsumexp", bits, x, axis)
 
 
-def softmax(x: Any, axis: int = -1, *, bits: int = 200, grad_output: Any = None, _grad: bool = False):
+def softmax(x: Any, axis: int = -1, *, bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.softmax` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(row_terms("softmax", x, axis, grad_output, grad=_grad), bits)
+    return _value("softmax", bits, x, axis)
 
 
-def log_softmax(x: Any, axis: int = -1, *, bits: int = 200, grad_output: Any = None, _grad: bool = False):
+def log_softmax(x: Any, axis: int = -1, *, bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.log_softmax` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(row_terms("log_softmax", x, axis, grad_output, grad=_grad), bits)
+    return _value("log_softmax", bits, x, axis)
 
 
-def sigmoid(x: Any, *, bits: int = 200, grad_output: Any = None, _grad: bool = False):
+def sigmoid(x: Any, *, bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.sigmoid` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(pointwise_terms("sigmoid", x, grad_output, grad=_grad), bits)
+    return _value("sigmoid", bits, x)
 
 
-def log_sigmoid(x: Any, *, bits: int = 200, grad_output: Any = None, _grad: bool = False):
+def log_sigmoid(x: Any, *, bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.log_sigmoid` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(pointwise_terms("log_sigmoid", x, grad_output, grad=_grad), bits)
+    return _value("log_sigmoid", bits, x)
 
 
-def softplus(x: Any, *, bits: int = 200, grad_output: Any = None, _grad: bool = False):
+def softplus(x: Any, *, bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.softplus` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(pointwise_terms("softplus", x, grad_output, grad=_grad), bits)
+    return _value("softplus", bits, x)
 
 
 def cross_entropy(input: Any, target: Any, *, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0, bits: int = 200, grad_output: Any = None, _grad: bool = False):
+                  label_smoothing: float = 0.0, bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.cross_entropy` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(cross_entropy_terms(input, target, weight, ignore_index, reduction, label_smoothing,
-                                      grad=_grad, grad_output=grad_output), bits)
+    return _value("cross_entropy", bits, input, target, weight=weight, ignore_index=ignore_index,
+                  reduction=reduction, label_smoothing=label_smoothing)
 
 
 def nll_loss(input: Any, target: Any, *, weight: Any = None, ignore_index: int = -100, reduction: str = "mean",
-             bits: int = 200, grad_output: Any = None, _grad: bool = False):
+             bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.nll_loss` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(nll_loss_terms(input, target, weight, ignore_index, reduction, grad=_grad, grad_output=grad_output), bits)
+    return _value("nll_loss", bits, input, target, weight=weight, ignore_index=ignore_index, reduction=reduction)
 
 
-def kl_div(input: Any, target: Any, *, reduction: str = "mean", log_target: bool = False, bits: int = 200,
-           grad_output: Any = None, _grad: bool = False):
+def kl_div(input: Any, target: Any, *, reduction: str = "mean", log_target: bool = False, bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.kl_div` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(kl_div_terms(input, target, reduction, log_target, grad=_grad, grad_output=grad_output), bits)
+    return _value("kl_div", bits, input, target, reduction=reduction, log_target=log_target)
 
 
-def binary_cross_entropy(input: Any, target: Any, *, weight: Any = None, reduction: str = "mean", bits: int = 200,
-                         grad_output: Any = None, _grad: bool = False):
+def binary_cross_entropy(input: Any, target: Any, *, weight: Any = None, reduction: str = "mean", bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.binary_cross_entropy` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(binary_cross_entropy_terms(input, target, weight, reduction, grad=_grad, grad_output=grad_output), bits)
+    return _value("binary_cross_entropy", bits, input, target, weight=weight, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(input: Any, target: Any, *, weight: Any = None, reduction: str = "mean",
-                                     pos_weight: Any = None, bits: int = 200, grad_output: Any = None,
-                                     _grad: bool = False):
+                                     pos_weight: Any = None, bits: int = 200):
     """Exact :func:`softmax_oracle.oracle.binary_cross_entropy_with_logits` to ``bits`` bits."""
-    check_bits(bits)
-    return _exact(binary_cross_entropy_with_logits_terms(input, target, weight, reduction, pos_weight,
-                                                         grad=_grad, grad_output=grad_output), bits)
+    return _value("binary_cross_entropy_with_logits", bits, input, target, weight=weight, reduction=reduction,
+                  pos_weight=pos_weight)
 
 
-def _gradient_of(f):
-    def g(*args: Any, **kwargs: Any):
-        return f(*args, _grad=True, **kwargs)
+def _gradient_of(name: str):
+    def g(*args: Any, grad_output: Any = None, bits: int = 200, **kwargs: Any):
+        b = check_bits(bits)
+        return _exact(_BUILD[name](True, grad_output, *args, **kwargs), b)
 
-    g.__name__ = f.__name__
-    g.__qualname__ = f"grad.{f.__name__}"
-    g.__doc__ = (f"Exact gradient of :func:`softmax_oracle.oracle.{f.__name__}` w.r.t. its first argument, "
-                 f"contracted with ``grad_output`` (see :mod:`softmax_oracle.oracle.grad`), to ``bits`` bits.")
+    g.__name__ = name
+    g.__qualname__ = f"grad.{name}"
+    g.__doc__ = (f"Exact gradient of :func:`softmax_oracle.oracle.{name}` w.r.t. its first argument, "
+                 f"contracted with ``grad_output`` (see :mod:`softmax_oracle.oracle.grad`), to ``bits`` bits; "
+                 f"the other arguments as in :func:`softmax_oracle.exact.{name}`.")
     return g
 
 
-grad = SimpleNamespace(**{name: _gradient_of(globals()[name]) for name in __all__ if name != "grad"})
+grad = SimpleNamespace(**{name: _gradient_of(name) for name in _BUILD})
 """Exact gradients: ``grad.<function>(..., grad_output=None, bits=200)``."""
