@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("softmax_oracle._cli_report:report", "Sweep implementations against the oracle; write tables and plots."),
     "check": ("softmax_oracle._cli_report:check", "Check one implementation (module:function) against the oracle."),
     "fuzz": ("softmax_oracle._cli_fuzz:fuzz", "Search for the worst input of an implementation."),
+    "findings": ("softmax_oracle._cli_findings:findings", "List the defects found in other libraries; --recheck reruns them."),
     "demo": ("softmax_oracle._cli_demo:demo", "Print the seeds' worked examples next to the oracle's answers."),
 }
 
