@@ -239,11 +239,12 @@ def test_cli_recheck_statuses_and_exit_code(simulated):
 
 
 def test_cli_recheck_markdown(simulated, monkeypatch):
-    monkeypatch.setattr(_recheck, "run_repro", lambda text, *, name="": 0.0 if "kl_div" in text else
+    fixed = "torch-kl-div-masked-input-nan-float32"
+    monkeypatch.setattr(_recheck, "run_repro", lambda text, *, name="": 0.0 if name == f"<finding {fixed}>" else
                         float.fromhex(next(f.got for f in FINDINGS if f"<finding {f.id}>" == name)))
     result = CliRunner().invoke(main, ["findings", "--recheck"])
     assert result.exit_code == 0, result.output
-    assert "| `torch-kl-div-masked-input-nan-float32` | torch | 9.9 | fixed |" in result.stdout
+    assert f"| `{fixed}` | torch | 9.9 | fixed |" in result.stdout
     assert "| `jax-log-softmax-dominant-logit-float32` | jax | absent | absent |" in result.stdout
     n_jax = sum(f.library == "jax" for f in FINDINGS)
     assert f"{len(FINDINGS)} findings rechecked: {len(FINDINGS) - n_jax - 1} present, 1 fixed, {n_jax} absent, " \
@@ -271,3 +272,12 @@ def test_docs_page_is_generated_from_the_corpus():
 def test_readme_section_is_generated_from_the_corpus():
     assert readme_section(FINDINGS) in (ROOT / "README.md").read_text(), \
         "README's 'What the oracle found' is stale: run python tools/make_findings.py --docs-only"
+
+
+def test_docstring_examples():
+    import doctest
+
+    import softmax_oracle.findings as module
+
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

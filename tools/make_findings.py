@@ -306,6 +306,36 @@ print(x.grad[0, {i}].item().hex())
              NaN, so one masked class turns the whole loss into NaN.""",
              fix="""Take the term as 0 wherever ``t = 0``: ``where(t > 0, t * (log(t) - x), 0)`` (the ``where``
              must select before the product, and its gradient masked the same way)."""),
+        spec("torch-kl-div-log-target-zero-nan-float32", "torch", "kl_div", f32, CLASS, [-1.0], TORCH_VALUE,
+             "torch.nn.functional.kl_div(x, torch.full_like(x, -float('inf')), reduction='none', log_target=True)",
+             extra=(vector([-np.inf], f32),), options=(("reduction", "'none'"), ("log_target", "True")),
+             cause="""With ``log_target=True`` the pointwise term is ``exp(t) * (t - x)``.  A class the target gives
+             probability 0 has ``t = log 0 = -inf``: ``exp(t) = 0`` and ``t - x = -inf``, and the product
+             ``0 * -inf`` is NaN where the term is 0.  Any target distribution with a zero, given as
+             log-probabilities, makes the loss NaN.""",
+             fix="""``where(t == -inf, 0, exp(t) * (t - x))``, selecting before the product (and the same mask in the
+             gradient)."""),
+        spec("torch-bce-with-logits-cancellation-float32", "torch", "binary_cross_entropy_with_logits", f32, NORMAL,
+             [-20.0], TORCH_VALUE,
+             "torch.nn.functional.binary_cross_entropy_with_logits(x, torch.zeros_like(x), reduction='none')",
+             extra=(vector([0.0], f32),), options=(("reduction", "'none'"),),
+             cause="""torch computes ``(1 - t) * x - log_sigmoid(x)``.  For a confident correct prediction
+             (``t = 0``, ``x = -20``) that is ``-20 - (-20 - 2.06e-9)``: ``log_sigmoid(-20)`` rounds to
+             ``-20`` in float32 and the two terms cancel to 0, while the loss is ``softplus(-20) =
+             2.06e-9``.  Every digit is lost although the problem's condition number is 20; in float64 the
+             same input keeps only about 31 of 53 bits.""",
+             fix="""``t * softplus(-x) + (1 - t) * softplus(x)`` with ``softplus(z) = max(z, 0) + log1p(exp(-|z|))``:
+             no difference of large terms for any ``t`` in [0, 1] (``pos_weight`` multiplies the first
+             term)."""),
+        spec("torch-bce-with-logits-infinite-logit-nan-float32", "torch", "binary_cross_entropy_with_logits", f32,
+             CLASS, [np.inf], TORCH_VALUE,
+             "torch.nn.functional.binary_cross_entropy_with_logits(x, torch.ones_like(x), reduction='none')",
+             extra=(vector([1.0], f32),), options=(("reduction", "'none'"),),
+             cause="""``(1 - t) * x - log_sigmoid(x)`` at ``x = +inf``, ``t = 1`` is ``0 * inf - 0`` = NaN; the loss
+             of a prediction that is certain and right is ``softplus(-inf) = 0`` (and ``x = -inf`` with
+             ``t = 0`` gives ``-inf - (-inf)`` = NaN the same way).  An overflowed logit poisons the batch.""",
+             fix="""``t * softplus(-x) + (1 - t) * softplus(x)``, which is 0 at both infinite corners and ``+inf``
+             at the wrong ones."""),
     ]
     return out
 
@@ -404,7 +434,7 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    findings = [record(s) for s in specs()]
+    findings = sorted((record(s) for s in specs()), key=lambda f: KINDS.index(f.kind))  # stable: spec order within a kind
     for f in findings:
         cond = "-" if f.condition is None else f"{f.condition:.3g}"
         print(f"{f.id:45s} {f.kind:38s} got {f.got:24s} rounded {f.rounded:24s} "

@@ -515,6 +515,41 @@ FINDINGS: tuple[Finding, ...] = (
         ),
     ),
     Finding(
+        id='torch-bce-with-logits-cancellation-float32',
+        library='torch',
+        version_measured='2.13.0+cpu',
+        function='binary_cross_entropy_with_logits',
+        dtype='float32',
+        kind='normal-range accuracy',
+        arguments=("np.array(list(map(float.fromhex, ['-0x1.4000000000000p+4'])), dtype=np.float32)", "np.array(list(map(float.fromhex, ['0x0.0p+0'])), dtype=np.float32)"),
+        options=(('reduction', "'none'"),),
+        element=(0,),
+        repro=(
+            'import torch\n'
+            "x = torch.tensor(list(map(float.fromhex, ['-0x1.4000000000000p+4'])), dtype=torch.float32)\n"
+            "y = torch.nn.functional.binary_cross_entropy_with_logits(x, torch.zeros_like(x), reduction='none')\n"
+            'print(y[0].item().hex())\n'
+        ),
+        got='0x0.0p+0',
+        rounded='0x1.1b48660000000p-29',
+        exact='2.06115362031438070323898279888e-9',
+        ulp_error=9282610.676401194,
+        relative_error=1.0,
+        condition=None,
+        cause=(
+            'torch computes ``(1 - t) * x - log_sigmoid(x)``. For a confident correct prediction (``t'
+            ' = 0``, ``x = -20``) that is ``-20 - (-20 - 2.06e-9)``: ``log_sigmoid(-20)`` rounds to '
+            '``-20`` in float32 and the two terms cancel to 0, while the loss is ``softplus(-20) = '
+            "2.06e-9``. Every digit is lost although the problem's condition number is 20; in float64"
+            ' the same input keeps only about 31 of 53 bits.'
+        ),
+        fix=(
+            '``t * softplus(-x) + (1 - t) * softplus(x)`` with ``softplus(z) = max(z, 0) + '
+            'log1p(exp(-|z|))``: no difference of large terms for any ``t`` in [0, 1] (``pos_weight``'
+            ' multiplies the first term).'
+        ),
+    ),
+    Finding(
         id='torch-sigmoid-overflow-float32',
         library='torch',
         version_measured='2.13.0+cpu',
@@ -654,6 +689,105 @@ FINDINGS: tuple[Finding, ...] = (
         ),
     ),
     Finding(
+        id='torch-kl-div-masked-input-nan-float32',
+        library='torch',
+        version_measured='2.13.0+cpu',
+        function='kl_div',
+        dtype='float32',
+        kind='wrong class',
+        arguments=("np.array(list(map(float.fromhex, ['-inf'])), dtype=np.float32)", "np.array(list(map(float.fromhex, ['0x0.0p+0'])), dtype=np.float32)"),
+        options=(('reduction', "'none'"),),
+        element=(0,),
+        repro=(
+            'import torch\n'
+            "x = torch.tensor(list(map(float.fromhex, ['-inf'])), dtype=torch.float32)\n"
+            "y = torch.nn.functional.kl_div(x, torch.zeros_like(x), reduction='none')\n"
+            'print(y[0].item().hex())\n'
+        ),
+        got='nan',
+        rounded='0x0.0p+0',
+        exact='0.0',
+        ulp_error=float('nan'),
+        relative_error=float('nan'),
+        condition=None,
+        cause=(
+            '``kl_div`` computes ``xlogy(t, t) - t * x``. A masked class has log-probability ``x = '
+            '-inf`` (``log_softmax`` of a ``-inf`` logit) and target probability ``t = 0``; its KL '
+            'term is 0 by the convention ``0 log 0 = 0`` that ``xlogy`` itself implements, but ``t * '
+            'x = 0 * -inf`` is NaN, so one masked class turns the whole loss into NaN.'
+        ),
+        fix=(
+            'Take the term as 0 wherever ``t = 0``: ``where(t > 0, t * (log(t) - x), 0)`` (the '
+            '``where`` must select before the product, and its gradient masked the same way).'
+        ),
+    ),
+    Finding(
+        id='torch-kl-div-log-target-zero-nan-float32',
+        library='torch',
+        version_measured='2.13.0+cpu',
+        function='kl_div',
+        dtype='float32',
+        kind='wrong class',
+        arguments=("np.array(list(map(float.fromhex, ['-0x1.0000000000000p+0'])), dtype=np.float32)", "np.array(list(map(float.fromhex, ['-inf'])), dtype=np.float32)"),
+        options=(('reduction', "'none'"), ('log_target', 'True')),
+        element=(0,),
+        repro=(
+            'import torch\n'
+            "x = torch.tensor(list(map(float.fromhex, ['-0x1.0000000000000p+0'])), dtype=torch.float32)\n"
+            "y = torch.nn.functional.kl_div(x, torch.full_like(x, -float('inf')), reduction='none', log_target=True)\n"
+            'print(y[0].item().hex())\n'
+        ),
+        got='nan',
+        rounded='0x0.0p+0',
+        exact='0.0',
+        ulp_error=float('nan'),
+        relative_error=float('nan'),
+        condition=None,
+        cause=(
+            'With ``log_target=True`` the pointwise term is ``exp(t) * (t - x)``. A class the target '
+            'gives probability 0 has ``t = log 0 = -inf``: ``exp(t) = 0`` and ``t - x = -inf``, and '
+            'the product ``0 * -inf`` is NaN where the term is 0. Any target distribution with a '
+            'zero, given as log-probabilities, makes the loss NaN.'
+        ),
+        fix=(
+            '``where(t == -inf, 0, exp(t) * (t - x))``, selecting before the product (and the same '
+            'mask in the gradient).'
+        ),
+    ),
+    Finding(
+        id='torch-bce-with-logits-infinite-logit-nan-float32',
+        library='torch',
+        version_measured='2.13.0+cpu',
+        function='binary_cross_entropy_with_logits',
+        dtype='float32',
+        kind='wrong class',
+        arguments=("np.array(list(map(float.fromhex, ['inf'])), dtype=np.float32)", "np.array(list(map(float.fromhex, ['0x1.0000000000000p+0'])), dtype=np.float32)"),
+        options=(('reduction', "'none'"),),
+        element=(0,),
+        repro=(
+            'import torch\n'
+            "x = torch.tensor(list(map(float.fromhex, ['inf'])), dtype=torch.float32)\n"
+            "y = torch.nn.functional.binary_cross_entropy_with_logits(x, torch.ones_like(x), reduction='none')\n"
+            'print(y[0].item().hex())\n'
+        ),
+        got='nan',
+        rounded='0x0.0p+0',
+        exact='0.0',
+        ulp_error=float('nan'),
+        relative_error=float('nan'),
+        condition=None,
+        cause=(
+            '``(1 - t) * x - log_sigmoid(x)`` at ``x = +inf``, ``t = 1`` is ``0 * inf - 0`` = NaN; '
+            'the loss of a prediction that is certain and right is ``softplus(-inf) = 0`` (and ``x = '
+            '-inf`` with ``t = 0`` gives ``-inf - (-inf)`` = NaN the same way). An overflowed logit '
+            'poisons the batch.'
+        ),
+        fix=(
+            '``t * softplus(-x) + (1 - t) * softplus(x)``, which is 0 at both infinite corners and '
+            '``+inf`` at the wrong ones.'
+        ),
+    ),
+    Finding(
         id='torch-log-sigmoid-zero-sign-float64',
         library='torch',
         version_measured='2.13.0+cpu',
@@ -686,39 +820,6 @@ FINDINGS: tuple[Finding, ...] = (
             'Write it as ``-(max(-x, 0) + log1p(exp(-|x|)))`` = ``-softplus(-x)``: the negation comes'
             " last, so an underflowed ``+0`` becomes ``-0``. SciPy's ``log_expit`` and JAX return "
             '``-0.0``.'
-        ),
-    ),
-    Finding(
-        id='torch-kl-div-masked-input-nan-float32',
-        library='torch',
-        version_measured='2.13.0+cpu',
-        function='kl_div',
-        dtype='float32',
-        kind='wrong class',
-        arguments=("np.array(list(map(float.fromhex, ['-inf'])), dtype=np.float32)", "np.array(list(map(float.fromhex, ['0x0.0p+0'])), dtype=np.float32)"),
-        options=(('reduction', "'none'"),),
-        element=(0,),
-        repro=(
-            'import torch\n'
-            "x = torch.tensor(list(map(float.fromhex, ['-inf'])), dtype=torch.float32)\n"
-            "y = torch.nn.functional.kl_div(x, torch.zeros_like(x), reduction='none')\n"
-            'print(y[0].item().hex())\n'
-        ),
-        got='nan',
-        rounded='0x0.0p+0',
-        exact='0.0',
-        ulp_error=float('nan'),
-        relative_error=float('nan'),
-        condition=None,
-        cause=(
-            '``kl_div`` computes ``xlogy(t, t) - t * x``. A masked class has log-probability ``x = '
-            '-inf`` (``log_softmax`` of a ``-inf`` logit) and target probability ``t = 0``; its KL '
-            'term is 0 by the convention ``0 log 0 = 0`` that ``xlogy`` itself implements, but ``t * '
-            'x = 0 * -inf`` is NaN, so one masked class turns the whole loss into NaN.'
-        ),
-        fix=(
-            'Take the term as 0 wherever ``t = 0``: ``where(t > 0, t * (log(t) - x), 0)`` (the '
-            '``where`` must select before the product, and its gradient masked the same way).'
         ),
     ),
 )
