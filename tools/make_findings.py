@@ -234,15 +234,15 @@ def specs() -> list[Spec]:
              fix=GRAD_SIGMOID_FIX),
         spec("torch-grad-sigmoid-float16", "torch", "grad.sigmoid", f16, NORMAL, [float.fromhex("0x1.0a4p+3")],
              TORCH_GRAD, "torch.sigmoid(x)",
-             cause=GRAD_SIGMOID_CAUSE.format(tail="2.43e-4", ulps="all of them",
-                                             ret=": here ``y`` rounds to exactly 1 and the gradient is 0.  This "
-                                                 "input is the worst of all 65,536 float16 inputs"),
+             cause=GRAD_SIGMOID_CAUSE.format(tail="2.43e-4", ulps="a relative error of 100%",
+                                             ret=": ``y`` rounds to exactly 1 and the gradient is 0.  This input "
+                                                 "is the worst of all float16 inputs (65,536 bit patterns)"),
              fix=GRAD_SIGMOID_FIX),
         spec("jax-grad-sigmoid-float16", "jax", "grad.sigmoid", f16, NORMAL, [float.fromhex("0x1.e8p+2")],
              JAX_GRAD, "jax.nn.sigmoid(v)",
-             cause=GRAD_SIGMOID_CAUSE.format(tail="4.88e-4", ulps="all of them",
-                                             ret=": here ``y`` rounds to exactly 1 and the gradient is 0.  This "
-                                                 "input is the worst of all 65,536 float16 inputs").replace(
+             cause=GRAD_SIGMOID_CAUSE.format(tail="4.88e-4", ulps="a relative error of 100%",
+                                             ret=": ``y`` rounds to exactly 1 and the gradient is 0.  This input "
+                                                 "is the worst of all float16 inputs (65,536 bit patterns)").replace(
                  "The gradient", "``jax.nn.sigmoid`` is ``lax.logistic``, whose derivative rule"),
              fix=GRAD_SIGMOID_FIX),
         spec("torch-grad-cross-entropy-dominant-float32", "torch", "grad.cross_entropy", f32, NORMAL, lse_row,

@@ -394,10 +394,10 @@ FINDINGS: tuple[Finding, ...] = (
             'The gradient is computed from the rounded output ``y = sigmoid(x)`` as ``y (1 - y)``. '
             'For large ``x`` the output ``y`` is within a few ULP of 1 (or is 1), so ``1 - y`` is a '
             'difference of nearly equal numbers: its absolute error is half an ULP of 1, and relative'
-            ' to the true ``1 - y = sigmoid(-x) = 2.43e-4`` that is all of them: here ``y`` rounds to'
-            ' exactly 1 and the gradient is 0. This input is the worst of all 65,536 float16 inputs. '
-            "The condition number of the gradient is about ``|x|``: the loss is the formula's, not "
-            "the problem's."
+            ' to the true ``1 - y = sigmoid(-x) = 2.43e-4`` that is a relative error of 100%: ``y`` '
+            'rounds to exactly 1 and the gradient is 0. This input is the worst of all float16 inputs'
+            ' (65,536 bit patterns). The condition number of the gradient is about ``|x|``: the loss '
+            "is the formula's, not the problem's."
         ),
         fix=(
             "Compute the gradient from ``x``, not from the rounded output: ``sigmoid'(x) = sigmoid(x)"
@@ -433,9 +433,9 @@ FINDINGS: tuple[Finding, ...] = (
             'rounded output ``y = sigmoid(x)`` as ``y (1 - y)``. For large ``x`` the output ``y`` is '
             'within a few ULP of 1 (or is 1), so ``1 - y`` is a difference of nearly equal numbers: '
             'its absolute error is half an ULP of 1, and relative to the true ``1 - y = sigmoid(-x) ='
-            ' 4.88e-4`` that is all of them: here ``y`` rounds to exactly 1 and the gradient is 0. '
-            'This input is the worst of all 65,536 float16 inputs. The condition number of the '
-            "gradient is about ``|x|``: the loss is the formula's, not the problem's."
+            ' 4.88e-4`` that is a relative error of 100%: ``y`` rounds to exactly 1 and the gradient '
+            'is 0. This input is the worst of all float16 inputs (65,536 bit patterns). The condition'
+            " number of the gradient is about ``|x|``: the loss is the formula's, not the problem's."
         ),
         fix=(
             "Compute the gradient from ``x``, not from the rounded output: ``sigmoid'(x) = sigmoid(x)"

@@ -46,6 +46,10 @@ def error_cell(f: Finding) -> str:
     return _number(f.ulp_error)
 
 
+def _error_text(f: Finding) -> str:
+    return f"{error_cell(f)} ULP" if f.kind in (KINDS[0], KINDS[1]) else error_cell(f)
+
+
 def _row(f: Finding) -> str:
     return (f"| [`{f.id}`](#{f.id}) | {f.library} {f.version_measured} | {f.function} | {f.dtype} | {f.kind} | "
             f"{error_cell(f)} | {_number(f.relative_error, '.3g')} | {_number(f.condition, '.3g')} |")
@@ -108,8 +112,7 @@ def _section(f: Finding) -> str:
         f"- **{f.library} {f.version_measured}**, `{f.function}`, {f.dtype}; kind: **{f.kind}**",
         f"- oracle call: `{f.function}({f.input})`, element `{f.element}`",
         f"- library result `{f.got}`; correctly rounded `{f.rounded}`; exact `{f.exact}`",
-        f"- error: **{_number(f.ulp_error)} ULP**, relative {_number(f.relative_error, '.3g')}; "
-        f"condition number {cond}",
+        f"- error: **{_error_text(f)}**, relative {_number(f.relative_error, '.3g')}; condition number {cond}",
         "",
         "```python",
         f.repro.rstrip("\n"),
