@@ -315,6 +315,20 @@ print(x.grad[0, {i}].item().hex())
              log-probabilities, makes the loss NaN.""",
              fix="""``where(t == -inf, 0, exp(t) * (t - x))``, selecting before the product (and the same mask in the
              gradient)."""),
+        spec("torch-cross-entropy-soft-target-masked-nan-float32", "torch", "cross_entropy", f32, CLASS,
+             [0.0, -np.inf], """import torch
+x = torch.tensor([list(map(float.fromhex, {x}))], dtype=torch.{dtype})
+y = torch.nn.functional.cross_entropy(x, torch.tensor([[1.0, 0.0]]), reduction='none')
+print(y[{i}].item().hex())
+""", "", arguments=(literal(np.array([[0.0, -np.inf]], dtype=f32)), literal(np.array([[1.0, 0.0]], dtype=f32))),
+             options=(("reduction", "'none'"),),
+             cause="""With class-probability targets torch computes ``-sum_j t_j * log_softmax(x)_j``.  A masked class
+             (logit ``-inf``, the usual way to forbid a token) has ``log_softmax = -inf``; the target gives
+             it probability 0, so its term is 0 by ``0 log 0 = 0``, but ``0 * -inf`` is NaN: label
+             smoothing or soft labels over a masked vocabulary give a NaN loss although the exact loss here
+             is 0.  (Index targets take another path and are right.)""",
+             fix="""Sum only the classes the target supports: ``-sum_j where(t_j > 0, t_j * log_softmax(x)_j, 0)``
+             (``xlogy``'s convention), with the same mask in the gradient."""),
         spec("torch-bce-with-logits-cancellation-float32", "torch", "binary_cross_entropy_with_logits", f32, NORMAL,
              [-20.0], TORCH_VALUE,
              "torch.nn.functional.binary_cross_entropy_with_logits(x, torch.zeros_like(x), reduction='none')",

@@ -755,6 +755,40 @@ FINDINGS: tuple[Finding, ...] = (
         ),
     ),
     Finding(
+        id='torch-cross-entropy-soft-target-masked-nan-float32',
+        library='torch',
+        version_measured='2.13.0+cpu',
+        function='cross_entropy',
+        dtype='float32',
+        kind='wrong class',
+        arguments=("np.array(list(map(float.fromhex, ['0x0.0p+0', '-inf'])), dtype=np.float32).reshape((1, 2))", "np.array(list(map(float.fromhex, ['0x1.0000000000000p+0', '0x0.0p+0'])), dtype=np.float32).reshape((1, 2))"),
+        options=(('reduction', "'none'"),),
+        element=(0,),
+        repro=(
+            'import torch\n'
+            "x = torch.tensor([list(map(float.fromhex, ['0x0.0p+0', '-inf']))], dtype=torch.float32)\n"
+            "y = torch.nn.functional.cross_entropy(x, torch.tensor([[1.0, 0.0]]), reduction='none')\n"
+            'print(y[0].item().hex())\n'
+        ),
+        got='nan',
+        rounded='0x0.0p+0',
+        exact='0.0',
+        ulp_error=float('nan'),
+        relative_error=float('nan'),
+        condition=None,
+        cause=(
+            'With class-probability targets torch computes ``-sum_j t_j * log_softmax(x)_j``. A '
+            'masked class (logit ``-inf``, the usual way to forbid a token) has ``log_softmax = '
+            '-inf``; the target gives it probability 0, so its term is 0 by ``0 log 0 = 0``, but ``0 '
+            '* -inf`` is NaN: label smoothing or soft labels over a masked vocabulary give a NaN loss'
+            ' although the exact loss here is 0. (Index targets take another path and are right.)'
+        ),
+        fix=(
+            'Sum only the classes the target supports: ``-sum_j where(t_j > 0, t_j * '
+            "log_softmax(x)_j, 0)`` (``xlogy``'s convention), with the same mask in the gradient."
+        ),
+    ),
+    Finding(
         id='torch-bce-with-logits-infinite-logit-nan-float32',
         library='torch',
         version_measured='2.13.0+cpu',
