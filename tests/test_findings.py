@@ -126,7 +126,9 @@ def test_repro_still_shows_the_defect(finding):
     if not _installed(finding.library):
         pytest.skip(f"{finding.library} is not installed")
     result = recheck(finding)
-    assert result.status == "present", result.detail
+    assert result.status == "present", (
+        f"{finding.id} on {finding.library} {result.version}: {result.status} ({result.detail}); if the library "
+        "fixed it, say so in the corpus (tools/make_findings.py) instead of dropping the record silently")
     if result.version == finding.version_measured:
         assert result.same_result, (result.got, finding.got)
 
