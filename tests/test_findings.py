@@ -97,8 +97,7 @@ def test_kind_matches_the_numbers(finding):
     """The kind is what the numbers show, with ULP figures consistent with ``softmax_oracle.ulp``."""
     got, rounded = _value(finding, "got"), _value(finding, "rounded")
     mismatch = Mismatch(int(class_mismatches(got, rounded)))
-    fmt = format_of(rounded.dtype)
-    smallest_normal = float(fmt.smallest_normal) if hasattr(fmt, "smallest_normal") else 2.0 ** (fmt.emin)
+    smallest_normal = 2.0 ** format_of(rounded.dtype).emin
     if finding.kind == CLASS:
         assert mismatch not in (Mismatch.NONE, Mismatch.ZERO_SIGN)
         assert math.isnan(finding.ulp_error)
