@@ -108,6 +108,27 @@ def test_zero_sign_matters_only_where_the_exact_value_is_nonzero():
     assert c.ok and c.max_ulp_error == 0.0
 
 
+def test_zero_signs_are_counted_apart_and_keep_their_ulp_error():
+    # sigmoid(-800) and sigmoid(-900) underflow to +0; the candidate returns -0 there and a 1-ULP-off value at 1.0
+    x = np.array([-800.0, -900.0, 1.0])
+    off = lambda v: np.where(v < -700, -0.0, np.nextafter(oracle.sigmoid(v), 2.0))  # noqa: E731
+    c = compare(off, "sigmoid", x)
+    assert [m.kind for m in c.zero_signs] == [Mismatch.ZERO_SIGN] * 2 and c.wrong_class == ()
+    assert c.ok  # zero signs are not a wrong class
+    assert not np.isnan(c.ulp_errors).any() and c.ulp_errors[0] < 1e-20  # e**-800 / 2**-1074
+    assert c.worst_index == (2,) and 0.5 < c.max_ulp_error < 1.5
+    assert c.exceeding(2.0).tolist() == [False, False, False]
+    assert c.exceeding(2.0, signed_zeros=True).tolist() == [True, True, False]
+    assert c.zero_signs[0].input == "np.float64(float.fromhex('-0x1.9000000000000p+9'))"
+
+
+def test_a_nan_is_a_wrong_class_not_a_zero_sign():
+    nan_at_0 = lambda v: np.where(v < -700, np.nan, oracle.sigmoid(v))  # noqa: E731
+    c = compare(nan_at_0, "sigmoid", np.array([-800.0, 1.0]))
+    assert [m.kind for m in c.wrong_class] == [Mismatch.NAN_FOR_NUMBER] and not c.zero_signs and not c.ok
+    assert np.isnan(c.ulp_errors[0]) and c.exceeding(1.0).tolist() == [True, False]
+
+
 def test_gradients_are_compared_with_grad_output():
     pytest.importorskip("torch")
     x = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 9.0]], dtype=np.float32)

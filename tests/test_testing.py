@@ -114,3 +114,44 @@ def test_invalid_budget(budget):
 def test_unknown_function():
     with pytest.raises(InvalidInput, match="function must be one of"):
         assert_matches_oracle(sc.softmax, "soft_max", LOGITS)
+
+
+def _wrong_zero_sigmoid(x):
+    """sigmoid, but -0.0 where e**x underflows (the exact value is positive: +0.0 is due)."""
+    import softmax_oracle.oracle as oracle
+
+    return np.where(x < -745, -0.0, oracle.sigmoid(x))
+
+
+ZERO_SIGN_INPUT = np.array([-800.0, -900.0, 1.0])
+
+
+def test_zero_signs_pass_by_default_like_numpy_testing():
+    c = assert_matches_oracle(_wrong_zero_sigmoid, "sigmoid", ZERO_SIGN_INPUT)
+    assert len(c.zero_signs) == 2
+    np.testing.assert_array_equal(_wrong_zero_sigmoid(ZERO_SIGN_INPUT), c.rounded)  # numpy agrees: -0.0 == 0.0
+
+
+def test_zero_signs_fail_with_signed_zeros_true():
+    with pytest.raises(AssertionError) as info:
+        assert_matches_oracle(_wrong_zero_sigmoid, "sigmoid", ZERO_SIGN_INPUT, signed_zeros=True)
+    message = str(info.value)
+    assert "Mismatched elements: 2 / 3 (66.7%)" in message
+    assert "Zeros of the wrong sign: 2\n index (0,): a zero of the wrong sign: got -0.0, correctly rounded 0.0" in message
+    assert "Class mismatches" not in message
+
+
+def test_a_failure_for_another_reason_counts_the_zero_signs_apart():
+    def off(x):
+        return np.where(x < -745, -0.0, _wrong_zero_sigmoid(x) * (1 + 1e-10))
+
+    with pytest.raises(AssertionError) as info:
+        assert_matches_oracle(off, "sigmoid", ZERO_SIGN_INPUT)
+    message = str(info.value)
+    assert "Mismatched elements: 1 / 3" in message
+    assert "Zeros of the wrong sign: 2 (not failed; signed_zeros=True fails them)" in message
+
+
+def test_signed_zeros_must_be_a_bool():
+    with pytest.raises(InvalidInput, match="signed_zeros must be True or False; got signed_zeros='yes'"):
+        assert_matches_oracle(_wrong_zero_sigmoid, "sigmoid", ZERO_SIGN_INPUT, signed_zeros="yes")

@@ -47,7 +47,9 @@ class _RichProgress:
             return
         if self.task is None:
             self.task = self.bar.add_task("work units", total=total, completed=done, unit="")
-        label = "" if unit is None else f"{'grad.' if unit.grad else ''}{unit.function} {unit.dtype} {unit.regime}"
+        label = "" if unit is None else (f"{'grad.' if unit.grad else ''}{unit.function} "
+                                          f"{getattr(unit, 'dtype', 'float32')} "
+                                          f"{getattr(unit, 'regime', '')}{getattr(unit, 'chunk', '')}")
         self.bar.update(self.task, completed=done, unit=label)
 
     def __exit__(self, *exc: Any) -> None:
@@ -90,18 +92,36 @@ def _emit(report_obj: Any, output: str, out_dir: Path | None) -> None:
               help="Fan the work units out to a dask.distributed scheduler (extra [dask]).")
 @click.option("--format", "output", type=click.Choice(["md", "json", "csv", "none"]), default="md",
               show_default=True, help="What to print on stdout (all files are written anyway).")
+@click.option("--signed-zeros", is_flag=True,
+              help="Count zeros of the wrong sign as failures (default: shown apart as ±0:N, not failed).")
 @click.option("--fresh", is_flag=True, help="Ignore the journal of a previous run in --out.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
+@click.option("--exhaustive", type=click.Choice(["float32"]), default=None,
+              help="Instead of the sweep: check --function (sigmoid, log_sigmoid, softplus; default all three) "
+                   "on every float32 input, in resumable chunks.")
+@click.option("--grad", is_flag=True, help="With --exhaustive: check the derivative instead of the value.")
+@click.option("--chunks", "chunk_range", metavar="START:STOP", default=None,
+              help="With --exhaustive: run only these chunk indices (default: all 2**(32 - chunk bits)).")
+@click.option("--chunk-bits", type=click.IntRange(8, 32), default=24, show_default=True,
+              help="With --exhaustive: chunks of 2**BITS consecutive bit patterns.")
 def report(quick: bool, out_dir: Path, candidates: tuple[str, ...], functions: tuple[str, ...],
            dtypes: tuple[str, ...], samples: int | None, seed: int, no_gradients: bool, workers: int,
-           scheduler: str | None, output: str, fresh: bool, no_progress: bool) -> None:
+           scheduler: str | None, output: str, signed_zeros: bool, fresh: bool, no_progress: bool,
+           exhaustive: str | None, grad: bool, chunk_range: str | None, chunk_bits: int) -> None:
     """Sweep candidates x functions x dtypes x regimes against the oracle; write tables and plots.
 
     A killed run continues where it stopped when rerun with the same --out.
+    With --exhaustive float32, check univariate functions on all 2**32 inputs instead
+    (chunk files under --out/exhaustive-float32/; a rerun skips the finished chunks).
     """
+    if exhaustive is not None:
+        _exhaustive32(out_dir, candidates, functions or ("sigmoid", "log_sigmoid", "softplus"), grad=grad,
+                      chunk_range=chunk_range, chunk_bits=chunk_bits, workers=workers, scheduler=scheduler,
+                      output=output, no_progress=no_progress)
+        return
     from .report import SweepConfig, run_sweep, write_report
 
-    changes: dict[str, Any] = {"seed": seed, "gradients": not no_gradients}
+    changes: dict[str, Any] = {"seed": seed, "gradients": not no_gradients, "signed_zeros": signed_zeros}
     for name, value in (("candidates", candidates), ("functions", functions), ("dtypes", dtypes)):
         if value:
             changes[name] = tuple(value)
@@ -123,6 +143,41 @@ def report(quick: bool, out_dir: Path, candidates: tuple[str, ...], functions: t
     _emit(result, output, out_dir)
 
 
+def _exhaustive32(out_dir: Path, candidates: tuple[str, ...], functions: tuple[str, ...], *, grad: bool,
+                  chunk_range: str | None, chunk_bits: int, workers: int, scheduler: str | None, output: str,
+                  no_progress: bool) -> None:
+    """``report --exhaustive float32``: run the chunks, write exhaustive-float32.md/json, refresh report.md."""
+    import json
+
+    from .candidates import CANDIDATES
+    from .report import (Report, load_exhaustive32, render_exhaustive32_json, render_exhaustive32_markdown,
+                         render_markdown, run_exhaustive32, write_atomic)
+    from .report._exhaustive import parse_chunk_range
+
+    try:
+        chunks = parse_chunk_range(chunk_range, 1 << (32 - chunk_bits))
+        for function in functions:
+            with _RichProgress(enabled=not no_progress) as progress:
+                run_exhaustive32(function, grad, candidates or tuple(CANDIDATES), out_dir=out_dir,
+                                 chunk_bits=chunk_bits, chunks=chunks, workers=workers, scheduler=scheduler,
+                                 progress=progress)
+    except InvalidInput as err:
+        raise _fail(str(err)) from None
+    results = load_exhaustive32(out_dir)
+    write_atomic(out_dir / "exhaustive-float32.json", render_exhaustive32_json(results))
+    write_atomic(out_dir / "exhaustive-float32.md", render_exhaustive32_markdown(results))
+    if (out_dir / "report.json").exists():  # the sweep's report.md gets the float32 table too
+        sweep = Report.from_dict(json.loads((out_dir / "report.json").read_text()))
+        has_plots = (out_dir / "plots").is_dir()
+        write_atomic(out_dir / "report.md", render_markdown(sweep, plots_dir="plots" if has_plots else None,
+                                                            exhaustive32=results))
+    click.echo(f"wrote exhaustive-float32.md/json ({len(results)} results) to {out_dir}", err=True)
+    if output == "json":
+        click.echo(render_exhaustive32_json(results), nl=False)
+    elif output != "none":
+        click.echo(render_exhaustive32_markdown(results), nl=False)
+
+
 def _command_line(*, quick: bool, fresh: bool, out_dir: Path, workers: int, changes: dict[str, Any]) -> str:
     """The ``softmax-oracle report`` command that reproduces this run (shown at the top of report.md)."""
     words = ["softmax-oracle", "report"] + (["--quick"] if quick else []) + (["--fresh"] if fresh else [])
@@ -138,11 +193,13 @@ def _command_line(*, quick: bool, fresh: bool, out_dir: Path, workers: int, chan
         words += ["--seed", str(changes["seed"])]
     if not changes.get("gradients", True):
         words.append("--no-gradients")
+    if changes.get("signed_zeros"):
+        words.append("--signed-zeros")
     return shlex.join(words)
 
 
-def _violations(records: Any, max_ulp: float) -> list[Any]:
-    return [r for r in records if r.status != "ok" or r.mismatches or
+def _violations(records: Any, max_ulp: float, *, signed_zeros: bool = False) -> list[Any]:
+    return [r for r in records if r.status != "ok" or r.mismatches or (signed_zeros and r.zero_signs) or
             (not math.isnan(r.max_ulp_error) and r.max_ulp_error > max_ulp)]
 
 
@@ -152,18 +209,21 @@ def _violations(records: Any, max_ulp: float) -> list[Any]:
 @click.option("--dtype", "dtypes", multiple=True, type=click.Choice(_DTYPES), default=("float32",),
               show_default=True, help="Repeatable.")
 @click.option("--max-ulp", type=click.FloatRange(min=0.5), default=1.0, show_default=True,
-              help="ULP budget; exceeding it (or any class mismatch) exits with 1.")
+              help="ULP budget; exceeding it (or any wrong-class result) exits with 1.")
 @click.option("--grad", is_flag=True, help="The callable computes the gradient (oracle.grad signature).")
 @click.option("--samples", type=click.IntRange(min=1), default=16, show_default=True)
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--signed-zeros", is_flag=True,
+              help="A zero of the wrong sign fails too (default: counted apart as ±0:N, not failed).")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the report files here.")
 @click.option("--format", "output", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
 def check(implementation: str, function: str, dtypes: tuple[str, ...], max_ulp: float, grad: bool, samples: int,
-          seed: int, out_dir: Path | None, output: str) -> None:
+          seed: int, signed_zeros: bool, out_dir: Path | None, output: str) -> None:
     """Check your own MODULE:FUNCTION against the oracle over every regime (exhaustively for 16-bit sigmoid & co).
 
-    Exit status 1 when an element is off by more than --max-ulp or of the wrong class.
+    Exit status 1 when an element is off by more than --max-ulp or of the wrong class (a zero of the wrong
+    sign only with --signed-zeros).
     """
     import tempfile
 
@@ -172,8 +232,8 @@ def check(implementation: str, function: str, dtypes: tuple[str, ...], max_ulp: 
     if ":" not in implementation:
         raise _fail(f"expected MODULE:FUNCTION, got {implementation!r}")
     config = replace(SweepConfig.full(), candidates=(implementation,), functions=(function,), dtypes=tuple(dtypes),
-                     samples=samples, seed=seed, gradients=grad, scale_points=12, row_lengths=(1, 100, 1000),
-                     row_elements=2000)
+                     samples=samples, seed=seed, gradients=grad, scale_points=2, scale_sparse=6, row_lengths=(1, 100, 1000),
+                     row_elements=2000, signed_zeros=signed_zeros)
     try:
         with tempfile.TemporaryDirectory() as scratch:
             result = run_sweep(config, out_dir=out_dir or scratch, workers=1, resume=False)
@@ -184,13 +244,17 @@ def check(implementation: str, function: str, dtypes: tuple[str, ...], max_ulp: 
     except InvalidInput as err:
         raise _fail(str(err)) from None
     _emit(result, output, out_dir)
-    bad = _violations(records, max_ulp)
+    bad = _violations(records, max_ulp, signed_zeros=signed_zeros)
     if not records:
         raise _fail(f"nothing was compared for {implementation} ({function})")
     if bad:
         worst = max(bad, key=lambda r: (r.mismatches > 0, 0.0 if math.isnan(r.max_ulp_error) else r.max_ulp_error))
         click.echo(f"FAIL: {len(bad)} of {len(records)} records exceed {max_ulp} ULP or have class mismatches; "
                    f"worst: {worst.dtype} {worst.regime} max {worst.max_ulp_error:.4g} ULP, "
-                   f"{worst.mismatches} mismatches, input {worst.worst_input or worst.mismatch_input}", err=True)
+                   f"{worst.mismatches} wrong-class, {worst.zero_signs} zero signs, "
+                   f"input {worst.worst_input or worst.mismatch_input or worst.zero_sign_input}", err=True)
         raise click.exceptions.Exit(1)
-    click.echo(f"ok: {len(records)} records within {max_ulp} ULP, no class mismatches", err=True)
+    zeros = sum(r.zero_signs for r in records)
+    click.echo(f"ok: {len(records)} records within {max_ulp} ULP, no wrong-class results"
+               + (f" ({zeros} zeros of the wrong sign, not failed without --signed-zeros)" if zeros else ""),
+               err=True)

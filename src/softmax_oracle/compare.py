@@ -27,7 +27,8 @@ from .errors import PrecisionExhausted
 from .formats import format_of
 from .ulp import Mismatch, class_mismatches, exact_nonzero, relative_error, ulp_distance, ulp_error
 
-__all__ = ["Comparison", "ClassMismatch", "Reference", "compare", "reference", "literal", "EXACT_BITS", "STATUSES"]
+__all__ = ["Comparison", "ClassMismatch", "Reference", "compare", "reference", "literal", "input_of", "EXACT_BITS",
+           "STATUSES"]
 
 EXACT_BITS = 200  # bits of the exact reference: far more than any format's 53
 MISMATCH_INPUTS = 32  # class mismatches that keep their pasteable input (the others: "")
@@ -90,9 +91,13 @@ class Comparison:
         The exact value there.
     mismatches : tuple of ClassMismatch
         Every element of the wrong class (NaN for a number, inf for a finite
-        value, ...), never folded into the ULP figures.
+        value, ...) and every zero of the wrong sign (kind
+        ``Mismatch.ZERO_SIGN``, where the exact value fixes the sign);
+        :attr:`wrong_class` and :attr:`zero_signs` split them.
     ulp_errors : numpy.ndarray
-        Per-element ULP error, NaN at class mismatches.
+        Per-element ULP error, NaN at wrong-class elements.  A zero of the
+        wrong sign equals the right zero numerically: its ULP error is
+        measured like any other element's (``|0 - exact| / ulp(exact)``).
     got, rounded, exact : numpy.ndarray
         The candidate's result (``None`` unless an array), the oracle's, and
         the exact values (object array of ``mpmath.mpf``).
@@ -123,13 +128,31 @@ class Comparison:
     exact: np.ndarray = field(repr=False)
 
     @property
-    def ok(self) -> bool:
-        """The call worked and no element is of the wrong class (ULP errors aside)."""
-        return self.status == "ok" and not self.mismatches
+    def wrong_class(self) -> tuple[ClassMismatch, ...]:
+        """The class mismatches other than zero signs (NaN, infinities, finite for infinite)."""
+        return tuple(m for m in self.mismatches if m.kind != Mismatch.ZERO_SIGN)
 
-    def exceeding(self, max_ulp: float) -> np.ndarray:
-        """Boolean mask of the elements off by more than ``max_ulp`` or of the wrong class."""
-        return np.isnan(self.ulp_errors) | (self.ulp_errors > max_ulp)
+    @property
+    def zero_signs(self) -> tuple[ClassMismatch, ...]:
+        """The zeros of the wrong sign (``-0.0`` where ``+0.0`` is due, or the reverse)."""
+        return tuple(m for m in self.mismatches if m.kind == Mismatch.ZERO_SIGN)
+
+    @property
+    def ok(self) -> bool:
+        """The call worked and no element is of the wrong class (ULP errors and zero signs aside)."""
+        return self.status == "ok" and not self.wrong_class
+
+    def exceeding(self, max_ulp: float, *, signed_zeros: bool = False) -> np.ndarray:
+        """Boolean mask of the elements off by more than ``max_ulp`` or of the wrong class.
+
+        A zero of the wrong sign is in the mask only with ``signed_zeros=True``
+        (by default ``-0.0 == 0.0``, as in :mod:`numpy.testing`).
+        """
+        mask = np.isnan(self.ulp_errors) | (self.ulp_errors > max_ulp)
+        if signed_zeros:
+            for m in self.zero_signs:
+                mask[m.index] = True
+        return mask
 
 
 def literal(value: Any) -> str:
@@ -165,9 +188,14 @@ def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], position: int, name
     return args[position] if len(args) > position else kwargs.get(name, default)
 
 
-def _input_of(function: str, grad: bool, index: tuple[int, ...], args: tuple[Any, ...],
-              kwargs: dict[str, Any]) -> str:
-    """The arguments that produced output element ``index``, as a pasteable expression."""
+def input_of(function: str, grad: bool, index: tuple[int, ...], args: tuple[Any, ...],
+             kwargs: dict[str, Any]) -> str:
+    """The arguments of ``function`` that produced output element ``index``, as a pasteable expression.
+
+    Elementwise functions: the element; row functions: the row along
+    ``axis``; per-sample losses: the sample's row and target; reduced losses:
+    every argument.
+    """
     x = np.asarray(args[0])
     if function in _ELEMENTWISE:
         return literal(x[index])
@@ -325,28 +353,32 @@ def _measure(impl: Implementation, function: str, grad: bool, fmt: str, got: np.
              exact: np.ndarray, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Comparison:
     codes = class_mismatches(got, rounded, zero_sign=exact_nonzero(exact))
     bad = codes != 0
+    # a zero of the wrong sign is numerically right: it keeps its ULP error and distance (0 steps)
+    wrong = bad & (codes != Mismatch.ZERO_SIGN)
     errors = np.asarray(ulp_error(got, exact), dtype=np.float64).reshape(got.shape)
-    errors = np.where(bad, np.nan, errors)
-    good = ~bad
+    errors = np.where(wrong, np.nan, errors)
+    good = ~wrong
     # distances are taken where the classes agree; mismatched elements are set equal first
     aligned = np.where(good, got, rounded).astype(got.dtype)
     distances = np.asarray(ulp_distance(aligned, rounded), dtype=np.uint64).reshape(got.shape)
-    rel = np.where(bad, np.nan, np.asarray(relative_error(got, exact), dtype=np.float64).reshape(got.shape))
+    rel = np.where(wrong, np.nan, np.asarray(relative_error(got, exact), dtype=np.float64).reshape(got.shape))
     max_distance = int(distances.max()) if distances.size else 0
     finite = errors[good]
     worst = None
     if finite.size:
         worst = tuple(int(i) for i in np.unravel_index(int(np.nanargmax(np.where(good, errors, -1.0))), got.shape))
-    # the pasteable input is kept for the first MISMATCH_INPUTS mismatches only: a whole row per
-    # element would make a 1e5-long row of mismatches cost O(n^2) memory
-    mismatches = tuple(
-        ClassMismatch(
-            tuple(int(i) for i in idx), Mismatch(int(codes[tuple(idx)])), float(got[tuple(idx)]),
-            float(rounded[tuple(idx)]),
-            _input_of(function, grad, tuple(int(i) for i in idx), args, kwargs) if k < MISMATCH_INPUTS else "",
-        )
-        for k, idx in enumerate(np.argwhere(bad))
-    )
+    # the pasteable input is kept for the first MISMATCH_INPUTS mismatches of each group (wrong class,
+    # zero sign) only: a whole row per element would make a 1e5-long row of mismatches cost O(n^2) memory
+    kept = {True: 0, False: 0}
+    listed = []
+    for idx in np.argwhere(bad):
+        where = tuple(int(i) for i in idx)
+        zero = bool(codes[where] == Mismatch.ZERO_SIGN)
+        text = input_of(function, grad, where, args, kwargs) if kept[zero] < MISMATCH_INPUTS else ""
+        kept[zero] += 1
+        listed.append(ClassMismatch(where, Mismatch(int(codes[where])), float(got[where]), float(rounded[where]),
+                                    text))
+    mismatches = tuple(listed)
     errors.setflags(write=False)
     return Comparison(
         candidate=impl.candidate, function=function, grad=grad, format=fmt, status="ok", problem="",
@@ -357,7 +389,7 @@ def _measure(impl: Implementation, function: str, grad: bool, fmt: str, got: np.
         max_bits_of_error=math.log2(1 + max_distance),
         max_relative_error=float(np.nanmax(rel)) if np.any(good) else 0.0,
         worst_index=worst,
-        worst_input=None if worst is None else _input_of(function, grad, worst, args, kwargs),
+        worst_input=None if worst is None else input_of(function, grad, worst, args, kwargs),
         worst_got=None if worst is None else float(got[worst]),
         worst_rounded=None if worst is None else float(rounded[worst]),
         worst_exact=None if worst is None else _normal_mpf(exact[worst]),

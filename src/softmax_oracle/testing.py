@@ -19,7 +19,11 @@ A failure reads like :mod:`numpy.testing`'s::
 The ULP error is ``|got - exact| / ulp(exact)`` (:func:`softmax_oracle.ulp.ulp_error`):
 ``0.5`` is correct rounding, so ``max_ulp=0.5`` demands it and the default
 ``1.0`` allows faithful rounding.  Class mismatches (NaN for a number, inf for
-a finite value, the wrong zero sign where it is fixed) always fail.
+a finite value) always fail.  A zero of the wrong sign (``-0.0`` where the
+exact value is a positive number that rounds to ``+0.0``, or the reverse) fails
+only with ``signed_zeros=True``: by default ``-0.0 == 0.0``, as in
+:mod:`numpy.testing`, and the message of a failure for another reason counts
+them apart.
 """
 
 from __future__ import annotations
@@ -60,7 +64,23 @@ def _options(kwargs: dict[str, Any]) -> str:
     return "".join(f", {s}" for s in shown)
 
 
-def failure_message(comparison: Comparison, *, max_ulp: float, kwargs: dict[str, Any] | None = None) -> str:
+def _mismatch_lines(title: str, mismatches: tuple[Any, ...], call: str, kwargs: dict[str, Any]) -> list[str]:
+    if not mismatches:
+        return []
+    lines = [f"{title}: {len(mismatches)}"]
+    previous = None
+    for m in mismatches[:_SHOWN_MISMATCHES]:
+        source = "the same" if m.input == previous else f"{call}({m.input}{_options(kwargs)})"
+        previous = m.input
+        lines.append(f" index {m.index}: {m.kind.description}: got {m.got!r}, correctly rounded "
+                     f"{m.expected!r}; input: {source}")
+    if len(mismatches) > _SHOWN_MISMATCHES:
+        lines.append(f" ... and {len(mismatches) - _SHOWN_MISMATCHES} more")
+    return lines
+
+
+def failure_message(comparison: Comparison, *, max_ulp: float, signed_zeros: bool = False,
+                    kwargs: dict[str, Any] | None = None) -> str:
     """The text of a failed :func:`assert_matches_oracle` (empty when the comparison passes).
 
     Parameters
@@ -69,6 +89,8 @@ def failure_message(comparison: Comparison, *, max_ulp: float, kwargs: dict[str,
         A record from :func:`softmax_oracle.compare.compare`.
     max_ulp : float
         ULP budget.
+    signed_zeros : bool
+        Count zeros of the wrong sign as failures.
     kwargs : dict, optional
         The call's keyword arguments; the non-array ones are shown in the
         reproducing call.
@@ -81,7 +103,7 @@ def failure_message(comparison: Comparison, *, max_ulp: float, kwargs: dict[str,
     if c.status != "ok":
         lines = [head, f"The candidate {c.problem} (status {c.status!r})."]
         return "\n".join(lines + ([f"Note: {c.note}"] if c.note else []))
-    over = c.exceeding(max_ulp)
+    over = c.exceeding(max_ulp, signed_zeros=signed_zeros)
     count = int(over.sum())
     if count == 0:
         return ""
@@ -91,16 +113,11 @@ def failure_message(comparison: Comparison, *, max_ulp: float, kwargs: dict[str,
         lines.append(f"Max ULP distance from the correctly rounded value: {c.max_ulp_distance} "
                      f"({c.max_bits_of_error:.3g} bits of error)")
         lines.append(f"Max relative error: {c.max_relative_error:.6g}")
-    if c.mismatches:
-        lines.append(f"Class mismatches: {len(c.mismatches)}")
-        previous = None
-        for m in c.mismatches[:_SHOWN_MISMATCHES]:
-            source = "the same" if m.input == previous else f"{call}({m.input}{_options(kwargs)})"
-            previous = m.input
-            lines.append(f" index {m.index}: {m.kind.description}: got {m.got!r}, correctly rounded "
-                         f"{m.expected!r}; input: {source}")
-        if len(c.mismatches) > _SHOWN_MISMATCHES:
-            lines.append(f" ... and {len(c.mismatches) - _SHOWN_MISMATCHES} more")
+    lines += _mismatch_lines("Class mismatches", c.wrong_class, call, kwargs)
+    if signed_zeros:
+        lines += _mismatch_lines("Zeros of the wrong sign", c.zero_signs, call, kwargs)
+    elif c.zero_signs:
+        lines.append(f"Zeros of the wrong sign: {len(c.zero_signs)} (not failed; signed_zeros=True fails them)")
     if c.worst_index is not None and c.max_ulp_error > max_ulp:
         exact = mpmath.nstr(c.worst_exact, 17) if c.worst_exact is not None else "-"
         lines += [
@@ -116,7 +133,7 @@ def failure_message(comparison: Comparison, *, max_ulp: float, kwargs: dict[str,
 
 
 def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: float = 1.0, grad: bool = False,
-                          **kwargs: Any) -> Comparison:
+                          signed_zeros: bool = False, **kwargs: Any) -> Comparison:
     """Fail unless ``candidate`` is within ``max_ulp`` ULP of the exact ``function`` everywhere.
 
     Parameters
@@ -133,6 +150,11 @@ def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: fl
         correctly rounded; ``1.0``: faithful).
     grad : bool
         Check the gradient instead (``grad_output`` may be in ``kwargs``).
+    signed_zeros : bool
+        Fail on a zero of the wrong sign too (``-0.0`` where the exact value
+        is positive and rounds to ``+0.0``, or the reverse).  Default
+        ``False``: ``-0.0 == 0.0``, as in :mod:`numpy.testing`; where the
+        exact value is zero either sign is right anyway.
 
     Returns
     -------
@@ -142,7 +164,8 @@ def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: fl
     Raises
     ------
     AssertionError
-        An element is off by more than ``max_ulp``, of the wrong class, or the
+        An element is off by more than ``max_ulp``, of the wrong class (or a
+        zero of the wrong sign, with ``signed_zeros=True``), or the
         candidate raised / returned the wrong type, shape or dtype; the
         message gives the mismatched count, the worst input as exact hex
         floats, got vs correctly rounded vs exact, and the budget.
@@ -151,8 +174,10 @@ def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: fl
         oracle refuses.
     """
     budget = _check_budget(max_ulp)
+    if not isinstance(signed_zeros, (bool, np.bool_)):
+        raise InvalidInput(f"signed_zeros must be True or False; got signed_zeros={signed_zeros!r}")
     comparison = compare(candidate, function, *args, grad=grad, **kwargs)
-    message = failure_message(comparison, max_ulp=budget, kwargs=kwargs)
+    message = failure_message(comparison, max_ulp=budget, signed_zeros=bool(signed_zeros), kwargs=kwargs)
     if message:
         raise AssertionError(message)
     return comparison

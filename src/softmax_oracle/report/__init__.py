@@ -10,26 +10,40 @@ Layers: :class:`SweepConfig` and :func:`plan_units` say what to evaluate;
 cluster), journaling finished units so a killed run resumes; the renderers
 (:func:`render_markdown`, :func:`render_json`, :func:`render_csv`,
 :func:`plot_files`) turn a :class:`Report` into text and PNG bytes, and
-:func:`write_report` writes them atomically.
+:func:`write_report` writes them atomically.  :func:`run_exhaustive32` checks
+a univariate function on all 2**32 float32 inputs in resumable chunks.
 """
 
 from __future__ import annotations
 
 from ._condition import condition_number
 from ._evaluate import argument_sets, run_unit, worst_arguments
-from ._files import Journal, write_atomic, write_report
+from ._exhaustive import (
+    EXHAUSTIVE32_FUNCTIONS,
+    ChunkTask,
+    Exhaustive32Result,
+    load_exhaustive32,
+    merge_chunks,
+    plan_chunks,
+    run_chunk,
+    run_exhaustive32,
+)
+from ._files import LONG_INPUT, Journal, externalize_inputs, read_input, write_atomic, write_report
 from ._plan import (
     EXHAUSTIVE_DTYPES,
     EXHAUSTIVE_FUNCTIONS,
     SweepConfig,
     WorkUnit,
+    overflow_point,
     plan_units,
     scale_points,
 )
 from ._plots import heatmap_figure, plot_files, scale_figure
 from ._records import EXHAUSTIVE, SAMPLED, SCHEMA_VERSION, Record, Report
-from ._render import leaderboard, render_csv, render_json, render_markdown
-from ._run import run_sweep
+from ._diagnosis import diagnosis
+from ._render import break_rows, leaderboard, render_csv, render_json, render_markdown
+from ._render_exhaustive import render_exhaustive32_json, render_exhaustive32_markdown
+from ._run import fan_out, run_sweep
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -43,15 +57,32 @@ __all__ = [
     "EXHAUSTIVE_DTYPES",
     "plan_units",
     "scale_points",
+    "overflow_point",
     "argument_sets",
     "run_unit",
     "worst_arguments",
     "run_sweep",
+    "fan_out",
+    "EXHAUSTIVE32_FUNCTIONS",
+    "ChunkTask",
+    "Exhaustive32Result",
+    "plan_chunks",
+    "run_chunk",
+    "run_exhaustive32",
+    "merge_chunks",
+    "load_exhaustive32",
+    "render_exhaustive32_markdown",
+    "render_exhaustive32_json",
     "condition_number",
     "Journal",
+    "LONG_INPUT",
+    "externalize_inputs",
+    "read_input",
     "write_atomic",
     "write_report",
     "leaderboard",
+    "break_rows",
+    "diagnosis",
     "render_markdown",
     "render_json",
     "render_csv",

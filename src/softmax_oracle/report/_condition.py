@@ -78,10 +78,13 @@ def _row_condition(ctx: Any, function: str, row: np.ndarray, element: int | None
     if not live or any(math.isnan(v) or v == math.inf for v in live):
         return math.nan
     m = max(live)
+    top = values.index(m)
     weights = [ctx.exp(ctx.mpf(v) - m) if v != -math.inf else ctx.zero for v in values]
-    total = ctx.fsum(weights)
+    rest = ctx.fsum(w for j, w in enumerate(weights) if j != top)  # total - 1, without absorbing it into 1
+    total = 1 + rest
     s = [w / total for w in weights]
-    lse = m + ctx.log(total)
+    lse_gap = ctx.log1p(rest)  # lse - m: a tiny rest keeps its digits (x_i - lse ~ -rest for the maximum)
+    lse = m + lse_gap
     spread = ctx.fsum(abs(ctx.mpf(v)) * p for v, p in zip(values, s) if v != -math.inf)
     if function == "logsumexp":
         return float(spread / abs(lse)) if lse != 0 else math.inf
@@ -93,7 +96,7 @@ def _row_condition(ctx: Any, function: str, row: np.ndarray, element: int | None
     numerator = spread - own * s[element] + own * (1 - s[element])
     if function == "softmax":
         return float(numerator)
-    denominator = abs(ctx.mpf(xi) - lse)
+    denominator = abs((ctx.mpf(xi) - m) - lse_gap)
     return float(numerator / denominator) if denominator != 0 else math.inf
 
 

@@ -16,8 +16,9 @@ import mpmath
 import numpy as np
 
 from ..candidates import CandidateUnavailable, Implementation, resolve
-from ..compare import Comparison
+from ..compare import Comparison, _normal_mpf, input_of
 from ..errors import OracleError
+from ..formats import format_of
 from ..regimes import sample_arguments
 from ._condition import condition_number
 from ._plan import WorkUnit
@@ -69,6 +70,25 @@ def worst_arguments(record: Record) -> tuple[tuple[Any, ...], dict[str, Any]]:
 
 
 @dataclass
+class _Worst:
+    """The worst element of one range so far: its error, argument set, index and values."""
+
+    error: float = -1.0
+    sample: int | None = None
+    index: tuple[int, ...] | None = None
+    comparison: Comparison | None = None
+
+    def offer(self, sample: int, c: Comparison, errors: np.ndarray) -> None:
+        if not np.any(~np.isnan(errors)):
+            return
+        flat = int(np.nanargmax(errors))
+        if errors.flat[flat] > self.error:
+            self.error = float(errors.flat[flat])
+            self.sample, self.comparison = sample, c
+            self.index = tuple(int(i) for i in np.unravel_index(flat, errors.shape))
+
+
+@dataclass
 class _Tally:
     """Running statistics of one candidate over the unit's argument sets."""
 
@@ -76,12 +96,14 @@ class _Tally:
     errors: list[np.ndarray] = field(default_factory=list)
     n: int = 0
     distance: int = 0
+    relative: float = -1.0
     kinds: Counter = field(default_factory=Counter)
     mismatch_input: str | None = None
+    zero_sign_input: str | None = None
     status: str = "ok"
     problem: str = ""
-    worst: Comparison | None = None
-    worst_sample: int | None = None
+    normal: _Worst = field(default_factory=_Worst)
+    subnormal: _Worst = field(default_factory=_Worst)
 
     def add(self, sample: int, c: Comparison) -> None:
         self.n += c.n
@@ -94,10 +116,53 @@ class _Tally:
         self.distance = max(self.distance, c.max_ulp_distance)
         for m in c.mismatches:
             self.kinds[m.kind.name.lower()] += 1
-        if c.mismatches and self.mismatch_input is None:
-            self.mismatch_input = c.mismatches[0].input
-        if c.worst_index is not None and (self.worst is None or c.max_ulp_error > self.worst.max_ulp_error):
-            self.worst, self.worst_sample = c, sample
+        if c.wrong_class and self.mismatch_input is None:
+            self.mismatch_input = c.wrong_class[0].input
+        if c.zero_signs and self.zero_sign_input is None:
+            self.zero_sign_input = c.zero_signs[0].input
+        normal = normal_range(c.rounded)
+        relative = normal_relative_errors(c.ulp_errors, c.rounded, normal)
+        if relative.size:
+            self.relative = max(self.relative, float(relative.max()))
+        self.normal.offer(sample, c, np.where(normal, c.ulp_errors, np.nan))
+        self.subnormal.offer(sample, c, np.where(normal, np.nan, c.ulp_errors))
+
+    @property
+    def worst(self) -> tuple[_Worst, str] | None:
+        """The worst element by severity (see ``Record.worst_range``) and its range."""
+        if self.normal.comparison is not None and (self.normal.error > 1 or self.subnormal.comparison is None
+                                                   or self.normal.error >= self.subnormal.error):
+            return self.normal, "normal"
+        if self.subnormal.comparison is not None:
+            return self.subnormal, "subnormal"
+        return None
+
+
+def normal_range(rounded: np.ndarray) -> np.ndarray:
+    """Where a correctly rounded result is normal or infinite (not subnormal, not zero, not NaN)."""
+    fmt = format_of(rounded.dtype)
+    with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads
+        magnitude = np.abs(rounded.astype(np.float64))
+    return magnitude >= 2.0**fmt.emin
+
+
+def normal_relative_errors(ulp_errors: np.ndarray, rounded: np.ndarray, normal: np.ndarray) -> np.ndarray:
+    """Relative errors of the normal-range results, from their ULP errors (3 significant digits, for plots).
+
+    For a normal result ``r = m * 2**e`` (``0.5 <= m < 1``) of a ``p``-bit
+    format, ``ulp = 2**(e - p)`` and the relative error is ``ulp_error * ulp
+    / |r|`` (``|r|`` stands in for ``|exact|``: within half an ULP of it).
+    Outside the normal range the relative error says nothing (it is 1 for
+    every result that rounds to zero).
+    """
+    fmt = format_of(rounded.dtype)
+    keep = normal & ~np.isnan(ulp_errors)
+    with np.errstate(invalid="ignore", over="ignore"):  # bfloat16 NaN payloads; inf results drop below
+        r = np.abs(rounded[keep].astype(np.float64))
+    errors = ulp_errors[keep]
+    finite = np.isfinite(r)
+    mantissa, exponent = np.frexp(r[finite])
+    return errors[finite] * np.ldexp(1.0, exponent - fmt.precision) / r[finite]
 
 
 def _statistics(errors: list[np.ndarray]) -> tuple[float, float, float, float]:
@@ -112,15 +177,21 @@ def _statistics(errors: list[np.ndarray]) -> tuple[float, float, float, float]:
 def _record(unit: WorkUnit, tally: _Tally, sets: list[Any], skipped: str,
             conditions: dict[Any, float | None]) -> Record:
     high, median, p99, mean = _statistics(tally.errors)
-    worst = tally.worst
+    chosen = tally.worst
+    worst, where = chosen if chosen is not None else (None, None)
     condition = None
-    if worst is not None and not unit.grad and tally.worst_sample is not None:
-        key = (tally.worst_sample, worst.worst_index)  # candidates often share their worst element
+    if worst is not None and not unit.grad:
+        key = (worst.sample, worst.index)  # candidates often share their worst element
         if key not in conditions:
-            args, kwargs = sets[tally.worst_sample]
-            conditions[key] = condition_number(unit.function, args, kwargs, worst.worst_index)
+            args, kwargs = sets[worst.sample]
+            conditions[key] = condition_number(unit.function, args, kwargs, worst.index)
         condition = conditions[key]
+    c = None if worst is None else worst.comparison
+    idx = None if worst is None else worst.index
     note = "; ".join(p for p in (tally.impl.note, skipped) if p)
+    kinds = dict(tally.kinds)
+    zero_signs = kinds.get("zero_sign", 0)
+    nan = float("nan")
     return Record(
         candidate=tally.impl.candidate, function=unit.function, grad=unit.grad, dtype=unit.dtype,
         regime=unit.regime, parameter=unit.parameter,
@@ -128,13 +199,18 @@ def _record(unit: WorkUnit, tally: _Tally, sets: list[Any], skipped: str,
         batch=unit.batch, row_length=unit.row_length,
         n=tally.n, status=tally.status, problem=tally.problem, max_ulp_error=high, median_ulp_error=median,
         p99_ulp_error=p99, mean_ulp_error=mean, max_ulp_distance=tally.distance,
-        mismatches=sum(tally.kinds.values()), mismatch_kinds=tuple(sorted(tally.kinds.items())),
+        mismatches=sum(kinds.values()) - zero_signs, mismatch_kinds=tuple(sorted(kinds.items())),
         mismatch_input=tally.mismatch_input,
-        worst_input=None if worst is None else worst.worst_input, worst_sample=tally.worst_sample,
-        worst_got=None if worst is None else worst.worst_got,
-        worst_rounded=None if worst is None else worst.worst_rounded,
-        worst_exact=None if worst is None else mpmath.nstr(worst.worst_exact, 20),
-        condition=condition, note=note,
+        worst_input=None if c is None else input_of(unit.function, unit.grad, idx, *sets[worst.sample]),
+        worst_sample=None if worst is None else worst.sample,
+        worst_got=None if c is None else float(c.got[idx]),
+        worst_rounded=None if c is None else float(c.rounded[idx]),
+        worst_exact=None if c is None else mpmath.nstr(_normal_mpf(c.exact[idx]), 20),
+        condition=condition, note=note, zero_signs=zero_signs, zero_sign_input=tally.zero_sign_input,
+        max_relative_error=tally.relative if tally.relative >= 0 else nan,
+        max_ulp_error_normal=tally.normal.error if tally.normal.comparison is not None else nan,
+        max_ulp_error_subnormal=tally.subnormal.error if tally.subnormal.comparison is not None else nan,
+        worst_range=where,
     )
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "SWEEP_REGIME",
     "plan_units",
     "scale_points",
+    "overflow_point",
     "unit_seed",
 ]
 
@@ -64,8 +65,11 @@ class SweepConfig:
     seed : int
         Master seed; each unit's seed is derived from it (:func:`unit_seed`).
     scale_points : int
-        Most logit magnitudes per dtype in the scale sweep (decades from 1e-3
-        to the format's max, thinned evenly); 0 disables it.
+        Logit magnitudes per decade in the dense part of the scale sweep, from
+        1e-3 to ten times the format's exp-overflow point ``log(max)``
+        (:func:`scale_points`); 0 disables the sweep.
+    scale_sparse : int
+        Most logit magnitudes beyond that, up to the format's max.
     scale_samples : int
         Argument sets per scale point.
     row_lengths : tuple of int
@@ -79,6 +83,9 @@ class SweepConfig:
         ``softplus``) evaluated, with their gradients, on every value of these
         16-bit formats (among ``float16``, ``bfloat16``) that are also in
         ``functions`` and ``dtypes``; empty disables the exhaustive runs.
+    signed_zeros : bool
+        Count zeros of the wrong sign as failures in the rendered report
+        (records always count them, apart from the other class mismatches).
     """
 
     candidates: tuple[str, ...] = DEFAULT_CANDIDATES
@@ -89,12 +96,14 @@ class SweepConfig:
     samples: int = 8
     batch: int = 8
     seed: int = 0
-    scale_points: int = 48
+    scale_points: int = 3
+    scale_sparse: int = 12
     scale_samples: int = 2
     row_lengths: tuple[int, ...] = (1, 10, 100, 1_000, 10_000, 100_000)
     row_elements: int = 2_000
     exhaustive_functions: tuple[str, ...] = EXHAUSTIVE_FUNCTIONS
     exhaustive_dtypes: tuple[str, ...] = EXHAUSTIVE_DTYPES
+    signed_zeros: bool = False
 
     @classmethod
     def full(cls, **changes: Any) -> SweepConfig:
@@ -105,7 +114,7 @@ class SweepConfig:
     def quick(cls, **changes: Any) -> SweepConfig:
         """A smoke-sized report (well under a minute on two cores): fewer samples, short sweeps."""
         quick = cls(
-            samples=3, batch=2, scale_points=8, scale_samples=1, row_lengths=(1, 10, 100),
+            samples=3, batch=2, scale_points=1, scale_sparse=3, scale_samples=1, row_lengths=(1, 10, 100),
             row_elements=200, exhaustive_functions=("sigmoid",), exhaustive_dtypes=("float16",), functions=("logsumexp", "softmax", "log_softmax", "sigmoid", "log_sigmoid",
                                            "softplus", "cross_entropy"),
         )
@@ -122,8 +131,10 @@ class SweepConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidInput(f"{name} must be an integer >= 1; got {name}={value!r}")
-        if isinstance(self.scale_points, bool) or not isinstance(self.scale_points, int) or self.scale_points < 0:
-            raise InvalidInput(f"scale_points must be an integer >= 0; got scale_points={self.scale_points!r}")
+        for name in ("scale_points", "scale_sparse"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidInput(f"{name} must be an integer >= 0; got {name}={value!r}")
         if not set(self.exhaustive_functions) <= set(EXHAUSTIVE_FUNCTIONS):
             raise InvalidInput(f"exhaustive_functions must be among {', '.join(EXHAUSTIVE_FUNCTIONS)}; "
                                f"got exhaustive_functions={self.exhaustive_functions!r}")
@@ -203,24 +214,35 @@ def unit_seed(seed: int, *parts: Any) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little")
 
 
-def scale_points(dtype: str, *, limit: int) -> tuple[float, ...]:
-    """Logit magnitudes ``1e-3, 1e-2, ...`` up to the format's max, at most ``limit`` of them.
+def overflow_point(dtype: str) -> float:
+    """``log(max)`` of the format: ``exp(x)`` overflows just beyond it (709.78, 88.72, 11.09, 88.72)."""
+    return math.log(format_of(dtype).max_value)
 
-    When there are more decades than ``limit`` they are thinned evenly, keeping
-    both ends; the format's max itself is the last point.
+
+def scale_points(dtype: str, *, per_decade: int = 3, sparse: int = 12) -> tuple[float, ...]:
+    """Logit magnitudes of the scale sweep: dense where behaviour changes, sparse beyond.
+
+    Dense: ``10**(k / per_decade)`` from ``1e-3`` up to ``10 * overflow_point(dtype)``
+    (that end included), plus the overflow point itself.  Sparse: at most
+    ``sparse`` magnitudes evenly spaced in ``log10`` from there to the format's
+    max (float64: ``max / 2``, because the sampler draws ``uniform(-s, s)`` in
+    float64, whose width must stay finite), never denser than the dense part,
+    the max included.  ``per_decade=0`` gives no points.
     """
-    if limit <= 0:
+    if per_decade <= 0:
         return ()
     top = format_of(dtype).max_value
     if top * 2 == math.inf:
-        top /= 2  # the sampler draws uniform(-scale, scale) in float64, whose width must stay finite
-    decades = [10.0**e for e in range(-3, math.floor(math.log10(top)) + 1)]
-    if decades[-1] < top:
-        decades.append(top)
-    if len(decades) > limit:
-        step = (len(decades) - 1) / max(limit - 1, 1)
-        decades = [decades[round(i * step)] for i in range(limit)]
-    return tuple(dict.fromkeys(decades))
+        top /= 2
+    edge = overflow_point(dtype)
+    knee = 10 * edge
+    dense = [10.0 ** (k / per_decade) for k in range(-3 * per_decade, math.floor(per_decade * math.log10(knee)) + 1)]
+    points = sorted({*dense, edge, knee})
+    span = math.log10(top) - math.log10(knee)
+    count = min(sparse, math.floor(span * per_decade)) if span > 0 else 0
+    if count > 0:
+        points += [10.0 ** (math.log10(knee) + span * i / count) for i in range(1, count)] + [top]
+    return tuple(points)
 
 
 def plan_units(config: SweepConfig) -> tuple[WorkUnit, ...]:
@@ -239,7 +261,7 @@ def plan_units(config: SweepConfig) -> tuple[WorkUnit, ...]:
             for dtype in config.dtypes:
                 for regime in config.regimes:
                     add(function, grad, dtype, regime, None, config.samples, config.batch, None)
-                for scale in scale_points(dtype, limit=config.scale_points):
+                for scale in scale_points(dtype, per_decade=config.scale_points, sparse=config.scale_sparse):
                     add(function, grad, dtype, "scale", scale, config.scale_samples, 1, None)
                 if function in ROW_FUNCTIONS:
                     for length in config.row_lengths:

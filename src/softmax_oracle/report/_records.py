@@ -14,7 +14,7 @@ from typing import Any
 
 __all__ = ["SCHEMA_VERSION", "Record", "Report", "SAMPLED", "EXHAUSTIVE"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: zero signs counted apart, normal/subnormal-range maxima, input side files
 SAMPLED = "sampled"
 EXHAUSTIVE = "exhaustive"
 
@@ -59,13 +59,19 @@ class Record:
     max_ulp_distance : int
         Largest number of float steps from the correctly rounded value.
     mismatches : int
-        Number of elements of the wrong class (NaN, infinity, zero sign).
+        Number of elements of the wrong class (NaN, infinity, finite for
+        infinite); zeros of the wrong sign are not among them.
     mismatch_kinds : tuple of (str, int)
-        Counts per kind of class mismatch.
+        Counts per kind of class mismatch, ``zero_sign`` included.
     mismatch_input : str or None
-        Arguments producing the first class mismatch, as exact hex floats.
+        Arguments producing the first wrong-class element, as exact hex floats.
     worst_input : str or None
-        Arguments producing the largest ULP error, as exact hex floats.
+        Arguments producing the worst element (see ``worst_range``), as exact
+        hex floats.  An input longer than
+        :data:`softmax_oracle.report.LONG_INPUT` characters is kept in a
+        gzip side file: the field then reads ``"file:inputs/<sha256>.txt.gz"``
+        (relative to the output directory; :func:`read_input` resolves it).
+        The same holds for ``mismatch_input`` and ``zero_sign_input``.
     worst_sample : int or None
         Index of that argument set in the sample.
     worst_got, worst_rounded : float or None
@@ -78,6 +84,25 @@ class Record:
         ill-posed problem, not a bad implementation.
     note : str
         The candidate adapter's note (promotions, clamps).
+    zero_signs : int
+        Number of zeros of the wrong sign (``-0.0`` for ``+0.0`` or the
+        reverse, where the exact value fixes the sign), counted apart from
+        ``mismatches``; their ULP error is measured like any element's.
+    zero_sign_input : str or None
+        Arguments producing the first of them.
+    max_relative_error : float
+        Largest ``|got - exact| / |exact|`` over the normal-range results (a
+        result that rounds to zero has relative error 1 whatever the
+        implementation), to about 3 digits; NaN when there are none.
+    max_ulp_error_normal, max_ulp_error_subnormal : float
+        ``max_ulp_error`` over the elements whose correctly rounded value is
+        normal (or infinite), and over those whose correctly rounded value is
+        subnormal or zero; NaN when there are none.
+    worst_range : str or None
+        ``"normal"`` or ``"subnormal"``: the range of the worst element.  The
+        worst element is the normal-range one of largest ULP error when that
+        error exceeds 1 ULP (the defects that matter most), else the element
+        of largest ULP error overall.
     """
 
     candidate: str
@@ -109,6 +134,12 @@ class Record:
     worst_exact: str | None = None
     condition: float | None = None
     note: str = ""
+    zero_signs: int = 0
+    zero_sign_input: str | None = None
+    max_relative_error: float = math.nan
+    max_ulp_error_normal: float = math.nan
+    max_ulp_error_subnormal: float = math.nan
+    worst_range: str | None = None
 
     @property
     def label(self) -> str:

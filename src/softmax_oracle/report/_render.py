@@ -7,11 +7,11 @@ import io
 import json
 import math
 from dataclasses import dataclass, fields
-from typing import Iterable
+from typing import Any, Iterable
 
 from ._records import EXHAUSTIVE, Record, Report
 
-__all__ = ["Cell", "leaderboard", "render_markdown", "render_json", "render_csv", "CSV_COLUMNS"]
+__all__ = ["Cell", "BreakRow", "break_rows", "zero_sign_mark", "leaderboard", "render_markdown", "render_json", "render_csv", "CSV_COLUMNS"]
 
 CSV_COLUMNS = tuple(f.name for f in fields(Record))
 _SHORT = {"float64": "f64", "float32": "f32", "float16": "f16", "bfloat16": "bf16"}
@@ -19,12 +19,13 @@ _SHORT = {"float64": "f64", "float32": "f32", "float16": "f16", "bfloat16": "bf1
 
 @dataclass(frozen=True)
 class Cell:
-    """Summary of several records: the largest ULP error, the class mismatches, the first problem."""
+    """Summary of several records: the largest ULP error, the wrong-class results, the zero signs, the first problem."""
 
     max_ulp_error: float
     mismatches: int
     status: str
     n: int
+    zero_signs: int = 0
 
     @classmethod
     def of(cls, records: Iterable[Record]) -> Cell:
@@ -32,7 +33,8 @@ class Cell:
         errors = [r.max_ulp_error for r in records if not math.isnan(r.max_ulp_error)]
         problems = [r.status for r in records if r.status != "ok"]
         return cls(max(errors) if errors else math.nan, sum(r.mismatches for r in records),
-                   problems[0] if problems else "ok", sum(r.n for r in records))
+                   problems[0] if problems else "ok", sum(r.n for r in records),
+                   sum(r.zero_signs for r in records))
 
 
 def leaderboard(report: Report, *, grad: bool) -> dict[tuple[str, str], dict[str, Cell]]:
@@ -58,7 +60,14 @@ def _count(n: int) -> str:
     return str(n) if n < 10_000 else f"{n / 1000:.0f}k"
 
 
-def _cell_text(cell: Cell | None) -> str:
+def zero_sign_mark(count: int, *, signed_zeros: bool) -> str:
+    """``±0:N`` (bold when zero signs are failures), or ``""`` for none."""
+    if not count:
+        return ""
+    return f"**±0:{_count(count)}**" if signed_zeros else f"±0:{_count(count)}"
+
+
+def _cell_text(cell: Cell | None, *, signed_zeros: bool = False) -> str:
     if cell is None:
         return "·"
     if cell.status != "ok" and math.isnan(cell.max_ulp_error):
@@ -66,6 +75,8 @@ def _cell_text(cell: Cell | None) -> str:
     text = _number(cell.max_ulp_error)
     if cell.mismatches:
         text += f" **✗{_count(cell.mismatches)}**"
+    if cell.zero_signs:
+        text += " " + zero_sign_mark(cell.zero_signs, signed_zeros=signed_zeros)
     return text
 
 
@@ -86,7 +97,9 @@ def _leaderboard_lines(report: Report, *, grad: bool) -> list[str]:
         row = [f"`{candidate}`"]
         for label in labels:
             cells = board.get((candidate, label))
-            row.append("—" if cells is None else " / ".join(_cell_text(cells.get(d)) for d in dtypes))
+            strict = bool(report.config.get("signed_zeros", False))
+            row.append("—" if cells is None else " / ".join(_cell_text(cells.get(d), signed_zeros=strict)
+                                                           for d in dtypes))
         rows.append(row)
     title = "Gradients" if grad else "Values"
     order = " / ".join(_SHORT.get(d, d) for d in dtypes)
@@ -99,11 +112,11 @@ def _exhaustive_lines(report: Report) -> list[str]:
     if not records:
         return []
     rows = [[f"`{r.candidate}`", r.label, r.dtype, _number(r.max_ulp_error), _number(r.median_ulp_error),
-             _number(r.p99_ulp_error), _count(r.mismatches), f"{r.n:,}"] for r in records]
+             _number(r.p99_ulp_error), _count(r.mismatches), _count(r.zero_signs), f"{r.n:,}"] for r in records]
     return ["## Exhaustive 16-bit checks", "",
             "**Exhaustive, not sampled**: every one of the 65,536 float16 and 65,536 bfloat16 values "
             "(NaNs, infinities and subnormals included) is an input.", "",
-            *_table(["candidate", "function", "dtype", "max", "median", "p99", "mismatches", "inputs"], rows), ""]
+            *_table(["candidate", "function", "dtype", "max", "median", "p99", "✗ wrong class", "±0", "inputs"], rows), ""]
 
 
 def _short(text: str | None, limit: int = 110) -> str:
@@ -112,30 +125,89 @@ def _short(text: str | None, limit: int = 110) -> str:
     return f"`{text}`" if len(text) <= limit else f"`{text[:limit]}…`"
 
 
-def _worst_lines(report: Report, *, limit: int = 25) -> list[str]:
-    best: dict[tuple[str, str], Record] = {}
+def _nan_low(value: float) -> float:
+    return -1.0 if math.isnan(value) else value
+
+
+@dataclass(frozen=True)
+class BreakRow:
+    """One row of "Where they break": a candidate's function, its most severe tier and the record showing it.
+
+    ``tier`` 0: wrong-class results (and zeros of the wrong sign with
+    ``signed_zeros``); 1: more than 1 ULP among normal-range results; 2: more
+    than 1 ULP among subnormal-range results only.  ``severity`` orders rows
+    within a tier (wrong-class count, then ULP error).
+    """
+
+    tier: int
+    severity: tuple[float, ...]
+    record: Record
+    mismatches: int
+    zero_signs: int
+    normal: float
+    subnormal: float
+
+
+def break_rows(report: Report, *, signed_zeros: bool = False) -> list[BreakRow]:
+    """Per candidate and function label, its most severe failure, most severe first."""
+    groups: dict[tuple[str, str], list[Record]] = {}
     for r in report.records:
-        key = (r.candidate, r.label)
-        score = (r.mismatches > 0, -1.0 if math.isnan(r.max_ulp_error) else r.max_ulp_error)
-        old = best.get(key)
-        if old is None or score > (old.mismatches > 0, -1.0 if math.isnan(old.max_ulp_error) else old.max_ulp_error):
-            best[key] = r
-    bad = [r for r in best.values() if r.max_ulp_error > 1 or r.mismatches]
-    bad.sort(key=lambda r: (-r.mismatches, -(r.max_ulp_error if not math.isnan(r.max_ulp_error) else 0)))
-    if not bad:
-        return []
+        groups.setdefault((r.candidate, r.label), []).append(r)
     rows = []
-    for r in bad[:limit]:
+    for records in groups.values():
+        mismatches = sum(r.mismatches for r in records)
+        zeros = sum(r.zero_signs for r in records)
+        normal = max((_nan_low(r.max_ulp_error_normal) for r in records), default=-1.0)
+        subnormal = max((_nan_low(r.max_ulp_error_subnormal) for r in records), default=-1.0)
+        wrong = mismatches + (zeros if signed_zeros else 0)
+        if wrong:
+            shown = max(records, key=lambda r: (r.mismatches + (r.zero_signs if signed_zeros else 0),
+                                                _nan_low(r.max_ulp_error)))
+            row = BreakRow(0, (wrong, normal), shown, mismatches, zeros, normal, subnormal)
+        elif normal > 1:
+            shown = max(records, key=lambda r: _nan_low(r.max_ulp_error_normal))
+            row = BreakRow(1, (normal,), shown, mismatches, zeros, normal, subnormal)
+        elif subnormal > 1:
+            shown = max(records, key=lambda r: _nan_low(r.max_ulp_error_subnormal))
+            row = BreakRow(2, (subnormal,), shown, mismatches, zeros, normal, subnormal)
+        else:
+            continue
+        rows.append(row)
+    rows.sort(key=lambda b: (b.tier, tuple(-v for v in b.severity)))
+    return rows
+
+
+_TIERS = ("wrong class", "normal range", "subnormal range")
+
+
+def _worst_lines(report: Report, *, limit: int = 40) -> list[str]:
+    from ._diagnosis import diagnosis
+
+    strict = bool(report.config.get("signed_zeros", False))
+    rows = []
+    for b in break_rows(report, signed_zeros=strict)[:limit]:
+        r = b.record
         where = r.regime if r.parameter is None else f"{r.regime}={r.parameter:g}"
-        shown = r.worst_input if r.max_ulp_error > 1 or not r.mismatch_input else r.mismatch_input
-        rows.append([f"`{r.candidate}`", r.label, r.dtype, where, _number(r.max_ulp_error), _count(r.mismatches),
-                     _number(r.condition) if r.condition is not None else "", _short(shown)])
+        shown = r.mismatch_input if b.tier == 0 and r.mismatches else r.worst_input
+        if b.tier == 0 and not r.mismatches:
+            shown = r.zero_sign_input
+        rows.append([_TIERS[b.tier], f"`{r.candidate}`", r.label, r.dtype, where, _count(b.mismatches),
+                     _count(b.zero_signs), _number(b.normal if b.normal >= 0 else None),
+                     _number(b.subnormal if b.subnormal >= 0 else None),
+                     _number(r.condition) if r.condition is not None else "", diagnosis(r, signed_zeros=strict),
+                     _short(shown)])
+    if not rows:
+        return []
     return ["## Where they break", "",
-            "Per candidate and function, the worst record (class mismatches first, then the largest ULP error). "
-            "`cond` is the relative condition number at the worst input: an error of the order of `cond` ULP "
-            "is the problem's, not the implementation's.  Full inputs (exact hex floats) and seeds are in "
-            "`report.json`.", "",
-            *_table(["candidate", "function", "dtype", "regime", "max ULP", "mismatches", "cond", "input"], rows),
+            "Per candidate and function, its most severe failure, most severe first: wrong-class results "
+            "(✗: NaN, infinity; zeros of the wrong sign only with `--signed-zeros`), then the largest ULP error "
+            "among normal-range results, then among subnormal-range results (correctly rounded value subnormal "
+            "or zero).  Counts and maxima are over all the function's records; dtype, regime, `cond` and input "
+            "are the record showing the failure.  `cond` is the relative condition number at the worst input: an "
+            "error of the order of `cond` ULP is the problem's, not the implementation's.  Full inputs (exact hex "
+            "floats; long ones in `inputs/`) and seeds are in `report.json`.", "",
+            *_table(["severity", "candidate", "function", "dtype", "regime", "✗", "±0", "max ULP normal",
+                     "max ULP subnormal", "cond", "diagnosis", "input"], rows),
             ""]
 
 
@@ -156,21 +228,31 @@ def _header_lines(report: Report) -> list[str]:
         "row-length sweep "
         f"{', '.join(str(n) for n in config.get('row_lengths', ()))}.", "",
         "ULP error is `|got - exact| / ulp(exact)` against the exact value: **0.5 = correctly rounded**.  "
-        "**✗N** flags N output elements of the wrong class (NaN, infinity, or the sign of a zero where the "
-        "exact value fixes it); they are counted apart, never folded into the ULP figure.  `·` = dtype not run, "
-        "`—` = the candidate has no such function.", "",
+        "**✗N** flags N output elements of the wrong class (NaN, infinity, finite for infinite), counted apart "
+        "and never folded into the ULP figure.  **±0:N** counts zeros of the wrong sign (`-0.0` where the exact "
+        "value is positive and rounds to `+0.0`, or the reverse): "
+        + ("failures in this run (`--signed-zeros`)." if config.get("signed_zeros") else
+           "shown, not failures (as `numpy.testing` treats `-0.0 == 0.0`; `--signed-zeros` makes them fail).")
+        + "  `·` = dtype not run, `—` = the candidate has no such function.", "",
     ]
     if report.unavailable:
         lines += ["Unavailable candidates: " + "; ".join(f"`{n}` ({why})" for n, why in report.unavailable), ""]
     return lines
 
 
-def render_markdown(report: Report, *, plots_dir: str | None = "plots") -> str:
-    """The Markdown report: leaderboards (values, gradients), exhaustive checks, worst inputs, plots."""
+def render_markdown(report: Report, *, plots_dir: str | None = "plots", exhaustive32: Iterable[Any] = ()) -> str:
+    """The Markdown report: leaderboards (values, gradients), exhaustive checks, worst inputs, plots.
+
+    ``exhaustive32``: :class:`~softmax_oracle.report.Exhaustive32Result` objects
+    rendered as the "Exhaustive float32 checks" section.
+    """
+    from ._render_exhaustive import exhaustive32_lines
+
     lines = _header_lines(report)
     lines += _leaderboard_lines(report, grad=False)
     lines += _leaderboard_lines(report, grad=True)
     lines += _exhaustive_lines(report)
+    lines += exhaustive32_lines(exhaustive32)
     lines += _worst_lines(report)
     if plots_dir is not None:
         from ._plots import plot_names
@@ -184,8 +266,12 @@ def render_markdown(report: Report, *, plots_dir: str | None = "plots") -> str:
 
 
 def render_json(report: Report) -> str:
-    """``report.json``: :meth:`Report.to_dict` with its schema version."""
-    return json.dumps(report.to_dict(), indent=1, allow_nan=False) + "\n"
+    """``report.json``: :meth:`Report.to_dict` with its schema version, one record per line (compact)."""
+    data = report.to_dict()
+    records = data.pop("records")
+    head = json.dumps(data, indent=1, allow_nan=False)
+    lines = ",\n".join(json.dumps(r, allow_nan=False, separators=(",", ":")) for r in records)
+    return head[:-2] + ',\n "records": [\n' + lines + "\n ]\n}\n"
 
 
 def render_csv(report: Report) -> str:

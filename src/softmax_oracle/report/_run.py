@@ -9,6 +9,7 @@ units, so they give the same records.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import platform
@@ -22,11 +23,11 @@ from typing import Any, Callable, Iterable, Iterator
 from ..candidates import CANDIDATES, CandidateUnavailable, resolve
 from ..errors import InvalidInput
 from ._evaluate import run_unit
-from ._files import JOURNAL_NAME, Journal
+from ._files import JOURNAL_NAME, Journal, externalize_inputs
 from ._plan import SweepConfig, WorkUnit, plan_units
 from ._records import Report
 
-__all__ = ["run_sweep", "Progress", "split_available", "environment"]
+__all__ = ["run_sweep", "fan_out", "Progress", "split_available", "environment"]
 
 Progress = Callable[[int, int, "WorkUnit | None"], None]
 """``progress(done, total, unit)``: called once before the work (``unit=None``) and after each unit."""
@@ -77,16 +78,11 @@ def _keyed(unit: WorkUnit, cache_dir: str | None) -> tuple[str, tuple[Any, ...]]
     return unit.key, run_unit(unit, cache_dir=cache_dir)
 
 
-def _serial(units: list[WorkUnit], cache_dir: str | None) -> Iterator[tuple[str, tuple[Any, ...]]]:
-    for unit in units:
-        yield _keyed(unit, cache_dir)
-
-
-def _pool(units: list[WorkUnit], cache_dir: str | None, workers: int) -> Iterator[tuple[str, tuple[Any, ...]]]:
+def _pool(function: Callable[[Any], Any], items: list[Any], workers: int) -> Iterator[Any]:
     # forkserver: workers start from a clean process, not a fork of one that may hold torch's threads
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method)) as pool:
-        futures = [pool.submit(_keyed, unit, cache_dir) for unit in units]
+        futures = [pool.submit(function, item) for item in items]
         try:
             for future in as_completed(futures):
                 yield future.result()
@@ -95,7 +91,7 @@ def _pool(units: list[WorkUnit], cache_dir: str | None, workers: int) -> Iterato
                 future.cancel()
 
 
-def _dask(units: list[WorkUnit], cache_dir: str | None, address: str) -> Iterator[tuple[str, tuple[Any, ...]]]:
+def _dask(function: Callable[[Any], Any], items: list[Any], address: str) -> Iterator[Any]:
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -103,9 +99,23 @@ def _dask(units: list[WorkUnit], cache_dir: str | None, address: str) -> Iterato
         raise InvalidInput(f"--dask-scheduler needs dask.distributed (pip install 'softmax-oracle[dask]'): {err}"
                            ) from None
     with Client(address) as client:
-        futures = client.map(_keyed, units, cache_dir=cache_dir, pure=False)
+        futures = client.map(function, items, pure=False)
         for future in dask_completed(futures):
             yield future.result()
+
+
+def fan_out(function: Callable[[Any], Any], items: list[Any], *, workers: int = 1,
+            scheduler: str | None = None) -> Iterator[Any]:
+    """``function(item)`` for every item, in completion order: here, in worker processes, or on dask.
+
+    ``function`` must be a picklable top-level callable (or a
+    :func:`functools.partial` of one) for ``workers > 1`` and ``scheduler``.
+    """
+    if scheduler is not None:
+        return _dask(function, items, scheduler)
+    if workers > 1 and len(items) > 1:
+        return _pool(function, items, workers)
+    return (function(item) for item in items)
 
 
 def run_sweep(config: SweepConfig, *, out_dir: str | os.PathLike[str], workers: int = 1,
@@ -116,8 +126,9 @@ def run_sweep(config: SweepConfig, *, out_dir: str | os.PathLike[str], workers: 
     ----------
     config : SweepConfig
     out_dir : path
-        Holds the journal of finished units (``journal.jsonl``) and the
-        exhaustive tables' cache (``cache/``).
+        Holds the journal of finished units (``journal.jsonl``), the
+        exhaustive tables' cache (``cache/``) and the inputs too long to keep
+        in a record (``inputs/``, see :func:`._files.externalize_inputs`).
     workers : int
         Worker processes (1 = this process).
     scheduler : str, optional
@@ -151,19 +162,16 @@ def run_sweep(config: SweepConfig, *, out_dir: str | os.PathLike[str], workers: 
     if progress:
         progress(finished, total, None)
     cache_dir = str(out / "cache")
-    if scheduler is not None:
-        results = _dask(todo, cache_dir, scheduler)
-    elif workers > 1 and len(todo) > 1:
-        results = _pool(todo, cache_dir, workers)
-    else:
-        results = _serial(todo, cache_dir)
+    results = fan_out(functools.partial(_keyed, cache_dir=cache_dir), todo, workers=workers, scheduler=scheduler)
     by_key = {u.key: u for u in todo}
     for key, records in results:
+        records = externalize_inputs(records, out)
         journal.append(key, records)
         done[key] = records
         finished += 1
         if progress:
             progress(finished, total, by_key[key])
+    journal.compact()
     records = tuple(r for u in sorted(units, key=_display_order(config)) for r in done[u.key])
     return Report(records=records, config=config.to_dict(), unavailable=missing, environment=environment(),
                   created=datetime.now(timezone.utc).isoformat(timespec="seconds"))

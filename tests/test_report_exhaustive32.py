@@ -1,0 +1,169 @@
+"""Exhaustive float32 checks: chunk statistics against a direct comparison, exact merging, resuming, CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import softmax_oracle.oracle as oracle
+from softmax_oracle.cli import main
+from softmax_oracle.compare import compare
+from softmax_oracle.errors import InvalidInput
+from softmax_oracle.report import ChunkTask, merge_chunks, plan_chunks, run_chunk, run_exhaustive32
+from softmax_oracle.report._exhaustive import HISTOGRAM_EDGES, ChunkStats, chunk_path, parse_chunk_range
+
+BITS = 8  # 256 inputs per chunk: small enough for the MPFR oracle in a test
+ONE = 0x3F800000 >> BITS  # the chunk starting at 1.0f: sigmoid values near 0.73, a few ULP off for some
+
+
+def _measured(result) -> dict:
+    """A result's fields except its compute time."""
+    return {k: v for k, v in result.to_dict().items() if k != "seconds"}
+
+
+def _inputs(chunks: range) -> np.ndarray:
+    start, stop = chunks.start << BITS, chunks.stop << BITS
+    return np.arange(start, stop, dtype=np.uint64).astype(np.uint32).view(np.float32)
+
+
+def _nan_below_minus_100(x):
+    """sigmoid, but NaN for one x < -100 in 16 (a wrong class) and -0.0 where it rounds to 0 (a wrong zero sign)."""
+    r = oracle.sigmoid(x)
+    with np.errstate(invalid="ignore"):
+        r = np.where(r == 0, -0.0, r).astype(np.float32)
+        return np.where((x < -100) & (x.view(np.uint32) % 16 == 0), np.float32(np.nan), r).astype(np.float32)
+
+
+@pytest.mark.parametrize("candidate, chunks", [
+    ("numpy-naive", range(ONE, ONE + 2)),
+    ("scipy", range(ONE, ONE + 1)),
+    ("tests.test_report_exhaustive32:_nan_below_minus_100", range(0xC2D20000 >> BITS, (0xC2D20000 >> BITS) + 2)),
+], ids=["naive near 1", "scipy near 1", "NaN and -0 near -105"])
+def test_chunk_statistics_match_a_direct_comparison(tmp_path: Path, candidate: str, chunks: range) -> None:
+    (result,) = run_exhaustive32("sigmoid", False, (candidate,), out_dir=tmp_path, chunk_bits=BITS, chunks=chunks)
+    x = _inputs(chunks)
+    with np.errstate(all="ignore"):
+        c = compare(candidate, "sigmoid", x)
+    errors = c.ulp_errors[~np.isnan(c.ulp_errors)]
+    assert result.n == x.size == (len(chunks) << BITS) and result.chunks_done == len(chunks)
+    assert result.max_ulp_error == pytest.approx(float(errors.max()), rel=1e-12)  # exact values at 64 vs 200 bits
+    assert result.wrong_class == len(c.wrong_class) and result.zero_signs == len(c.zero_signs)
+    differs = (c.got.view(np.uint32) != c.rounded.view(np.uint32)) & ~(np.isnan(c.got) & np.isnan(c.rounded))
+    assert result.not_correctly_rounded == int(differs.sum()) - len(c.zero_signs)
+    # quantiles: the upper edge of the bin holding the exact quantile
+    for q, shown in ((0.5, result.median_ulp_error), (0.99, result.p99_ulp_error)):
+        exact = float(np.sort(errors)[max(1, math.ceil(q * errors.size)) - 1])
+        width = 2**-12 if exact < 1 else exact * (2 ** (1 / 64) - 1)  # bins: 2**-12 ULP, then 1/64 octave
+        assert exact - 1e-12 <= shown <= exact + width + 1e-12 or shown == result.max_ulp_error
+    top = result.worst[0]
+    assert top.ulp_error == (math.inf if c.wrong_class else result.max_ulp_error)
+    assert len(result.worst) == 20 and all(a.ulp_error >= b.ulp_error for a, b in zip(result.worst, result.worst[1:]))
+    assert eval(top.input, {"np": np}).view(np.uint32) == top.bits  # the input reproduces its bit pattern
+
+
+def test_nan_and_zero_sign_candidate_is_counted_by_kind(tmp_path: Path) -> None:
+    chunks = range(0xC2D20000 >> BITS, (0xC2D20000 >> BITS) + 2)  # x from -105 down: sigmoid rounds to +0
+    (result,) = run_exhaustive32("sigmoid", False, ("tests.test_report_exhaustive32:_nan_below_minus_100",),
+                                 out_dir=tmp_path, chunk_bits=BITS, chunks=chunks)
+    assert result.wrong_class > 0 and result.zero_signs > 0
+    assert result.worst[0].kind == "nan_for_number" and result.worst[0].ulp_error == math.inf
+
+
+def test_chunks_merge_exactly(tmp_path: Path) -> None:
+    small = run_exhaustive32("sigmoid", False, ("numpy-naive",), out_dir=tmp_path / "small", chunk_bits=BITS,
+                             chunks=range(2 * (ONE // 2), 2 * (ONE // 2) + 2))[0]
+    big = run_exhaustive32("sigmoid", False, ("numpy-naive",), out_dir=tmp_path / "big", chunk_bits=BITS + 1,
+                           chunks=range(ONE // 2, ONE // 2 + 1))[0]
+    folder = tmp_path / "small" / "exhaustive-float32" / "sigmoid" / "numpy-naive"
+    merged = ChunkStats()
+    for path in sorted(folder.glob("*.npz")):
+        with np.load(path) as data:
+            merged.merge(ChunkStats.from_npz(data))
+    with np.load(next((tmp_path / "big").rglob("*.npz"))) as data:
+        whole = ChunkStats.from_npz(data)
+    assert np.array_equal(merged.histogram, whole.histogram) and merged.histogram.sum() == 2 << BITS
+    assert (small.n, small.max_ulp_error, small.median_ulp_error, small.p99_ulp_error,
+            small.not_correctly_rounded) == (big.n, big.max_ulp_error, big.median_ulp_error, big.p99_ulp_error,
+                                             big.not_correctly_rounded)
+    assert [w.bits for w in small.worst] == [w.bits for w in big.worst]
+
+
+def test_a_killed_run_resumes_and_skips_finished_chunks(tmp_path: Path) -> None:
+    chunks = range(ONE, ONE + 3)
+    whole = run_exhaustive32("sigmoid", False, ("numpy-naive", "numpy-accurate"), out_dir=tmp_path,
+                             chunk_bits=BITS, chunks=chunks)
+    # simulate a kill during chunk ONE + 1: its files are missing, a temporary file of the atomic write is left
+    for candidate in ("numpy-naive", "numpy-accurate"):
+        path = chunk_path(tmp_path, "sigmoid", candidate, ONE + 1, BITS)
+        path.unlink()
+        (path.parent / f".{path.name}.x1y2.tmp").write_bytes(b"torn")
+    chunk_path(tmp_path, "sigmoid", "numpy-accurate", ONE + 2, BITS).unlink()  # killed between two candidates
+    todo = plan_chunks("sigmoid", False, ("numpy-naive", "numpy-accurate"), out_dir=tmp_path, chunk_bits=BITS,
+                       chunks=chunks)
+    assert [(t.chunk, t.candidates) for t in todo] == [(ONE + 1, ("numpy-naive", "numpy-accurate")),
+                                                      (ONE + 2, ("numpy-accurate",))]
+    seen: list[tuple[int, int, object]] = []
+    again = run_exhaustive32("sigmoid", False, ("numpy-naive", "numpy-accurate"), out_dir=tmp_path,
+                             chunk_bits=BITS, chunks=chunks, progress=lambda d, t, task: seen.append((d, t, task)))
+    assert seen[0] == (1, 3, None) and [d for d, _, _ in seen[1:]] == [2, 3]
+    assert [_measured(r) for r in again] == [_measured(r) for r in whole]
+
+
+def test_worker_processes_give_the_serial_result(tmp_path: Path) -> None:
+    chunks = range(ONE, ONE + 2)
+    serial = run_exhaustive32("softplus", True, ("numpy-stable",), out_dir=tmp_path / "a", chunk_bits=BITS,
+                              chunks=chunks)
+    pooled = run_exhaustive32("softplus", True, ("numpy-stable",), out_dir=tmp_path / "b", chunk_bits=BITS,
+                              chunks=chunks, workers=2)
+    assert [_measured(r) for r in serial] == [_measured(r) for r in pooled]
+    assert serial[0].label == "grad.softplus"
+
+
+def test_run_chunk_writes_one_file_per_candidate(tmp_path: Path) -> None:
+    task = ChunkTask("log_sigmoid", False, ("numpy-stable", "numpy-accurate"), ONE, BITS, str(tmp_path))
+    _, stats = run_chunk(task)
+    assert set(stats) == {"numpy-stable", "numpy-accurate"}
+    assert all(chunk_path(tmp_path, "log_sigmoid", c, ONE, BITS).exists() for c in stats)
+    assert merge_chunks(tmp_path, "log_sigmoid", False, "numpy-accurate", chunk_bits=BITS).n == 1 << BITS
+
+
+def test_histogram_edges_cover_every_float32_ulp_error() -> None:
+    assert HISTOGRAM_EDGES[0] == 0 and HISTOGRAM_EDGES[4096] == 1.0 and np.all(np.diff(HISTOGRAM_EDGES) > 0)
+    assert HISTOGRAM_EDGES[-1] >= 2.0**277  # |max float32| / smallest subnormal
+
+
+@pytest.mark.parametrize("text, message", [
+    ("5", "START:STOP"), ("3:2", "0 <= START < STOP <= 256"), ("0:300", "STOP <= 256")])
+def test_bad_chunk_ranges_name_the_argument(text: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        parse_chunk_range(text, 256)
+    assert parse_chunk_range(":2", 256) == range(0, 2) and parse_chunk_range("250:", 256) == range(250, 256)
+
+
+def test_only_univariate_functions_are_exhaustive(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="function must be one of sigmoid, log_sigmoid, softplus"):
+        plan_chunks("softmax", False, ("numpy-naive",), out_dir=tmp_path)
+
+
+def test_cli_exhaustive_writes_tables_and_updates_report_md(tmp_path: Path) -> None:
+    from softmax_oracle.report import Report, render_json, write_atomic
+
+    write_atomic(tmp_path / "report.json", render_json(Report(records=())))
+    args = ["report", "--exhaustive", "float32", "--function", "sigmoid", "--candidate", "numpy-naive",
+            "--chunk-bits", str(BITS), "--chunks", f"{ONE}:{ONE + 1}", "--out", str(tmp_path), "--no-progress"]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert "| `numpy-naive` | sigmoid | 256 (5.96e-06 %, 1/16777216 chunks) |" in result.output
+    data = json.loads((tmp_path / "exhaustive-float32.json").read_text())
+    assert data["results"][0]["n"] == 256 and len(data["results"][0]["worst"]) == 20
+    assert "## Exhaustive float32 checks" in (tmp_path / "report.md").read_text()
+    bad = CliRunner().invoke(main, [a if a != f"{ONE}:{ONE + 1}" else "9:3" for a in args])
+    assert bad.exit_code == 2 and "chunks must satisfy" in bad.output
+    bad = CliRunner().invoke(main, ["report", "--exhaustive", "float32", "--function", "softmax", "--out",
+                                    str(tmp_path), "--no-progress", "--chunks", "0:1"])
+    assert bad.exit_code == 2 and "function must be one of" in bad.output
