@@ -55,7 +55,12 @@ def quick_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def quick_json(quick_dir: Path) -> dict:
-    return json.loads((quick_dir / "report.json").read_text())
+    """report.json with its columnar records turned into mappings."""
+    from softmax_oracle.report import record_dicts
+
+    data = json.loads((quick_dir / "report.json").read_text())
+    assert data["record_fields"][:3] == ["candidate", "function", "grad"] and isinstance(data["records"][0], list)
+    return {**{k: v for k, v in data.items() if k != "record_fields"}, "records": record_dicts(data)}
 
 
 def test_quick_report_writes_every_file(quick_dir: Path) -> None:

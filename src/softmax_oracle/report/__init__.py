@@ -39,7 +39,7 @@ from ._plan import (
     scale_points,
 )
 from ._plots import heatmap_figure, plot_files, scale_figure
-from ._records import EXHAUSTIVE, SAMPLED, SCHEMA_VERSION, Record, Report
+from ._records import EXHAUSTIVE, RECORD_FIELDS, SAMPLED, SCHEMA_VERSION, Record, Report, record_dicts
 from ._diagnosis import diagnosis
 from ._render import break_rows, leaderboard, render_csv, render_json, render_markdown
 from ._render_exhaustive import render_exhaustive32_json, render_exhaustive32_markdown
@@ -51,6 +51,8 @@ __all__ = [
     "EXHAUSTIVE",
     "Record",
     "Report",
+    "RECORD_FIELDS",
+    "record_dicts",
     "SweepConfig",
     "WorkUnit",
     "EXHAUSTIVE_FUNCTIONS",

@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "Record", "Report", "SAMPLED", "EXHAUSTIVE"]
+__all__ = ["SCHEMA_VERSION", "Record", "Report", "SAMPLED", "EXHAUSTIVE", "RECORD_FIELDS", "record_dicts"]
 
 SCHEMA_VERSION = 2  # 2: zero signs counted apart, normal/subnormal-range maxima, input side files
 SAMPLED = "sampled"
@@ -204,22 +204,27 @@ class Report:
         return tuple(r for r in self.records if all(getattr(r, k) == v for k, v in criteria.items()))
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping.  Records are columnar: ``record_fields`` names the columns and each
+        record is a list of values in that order (the names would otherwise be half the file);
+        ``pandas.DataFrame(d["records"], columns=d["record_fields"])`` reads them."""
         return {
             "schema_version": self.schema_version,
             "created": self.created,
             "environment": self.environment,
             "config": self.config,
             "unavailable": dict(self.unavailable),
-            "records": [r.to_dict() for r in self.records],
+            "record_fields": list(RECORD_FIELDS),
+            "records": [[row[name] for name in RECORD_FIELDS] for row in (r.to_dict() for r in self.records)],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
+        """Inverse of :meth:`to_dict` (records as lists under ``record_fields``, or as mappings)."""
         version = data.get("schema_version")
         if version != SCHEMA_VERSION:
             raise ValueError(f"report schema_version={version!r}; this version reads {SCHEMA_VERSION}")
         return cls(
-            records=tuple(Record.from_dict(r) for r in data["records"]),
+            records=tuple(Record.from_dict(r) for r in record_dicts(data)),
             config=dict(data.get("config", {})),
             unavailable=tuple(dict(data.get("unavailable", {})).items()),
             environment=dict(data.get("environment", {})),
@@ -237,3 +242,13 @@ def _from_json_float(value: Any) -> Any:
     if value in ("nan", "inf", "-inf"):
         return float(value)
     return value
+
+
+RECORD_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Record))
+
+
+def record_dicts(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records of a report's JSON mapping as ``{field: value}`` mappings."""
+    names = data.get("record_fields")
+    rows = data.get("records", [])
+    return [dict(zip(names, row)) for row in rows] if names is not None else list(rows)

@@ -266,7 +266,7 @@ def render_markdown(report: Report, *, plots_dir: str | None = "plots", exhausti
 
 
 def render_json(report: Report) -> str:
-    """``report.json``: :meth:`Report.to_dict` with its schema version, one record per line (compact)."""
+    """``report.json``: :meth:`Report.to_dict` with its schema version, one record (a list of values) per line."""
     data = report.to_dict()
     records = data.pop("records")
     head = json.dumps(data, indent=1, allow_nan=False)
