@@ -276,6 +276,15 @@ def test_condition_numbers_match_the_formulas() -> None:
     assert condition_number("cross_entropy", (x, np.array([0])), {}, ()) is None
 
 
+def test_condition_of_a_dominant_logit_keeps_its_tiny_terms() -> None:
+    # log_softmax_0 of [600, -200]: sum_j |x_j||delta_0j - s_j| = 600 (1 - s_0) + 200 s_1 = 800 e**-800 and
+    # |x_0 - lse| = log1p(e**-800): cond = 800; 1 - s_0 formed as 1 - (1 - e**-800) would give 0
+    x = np.array([600.0, -200.0])
+    assert condition_number("log_softmax", (x,), {}, (0,)) == pytest.approx(800.0, rel=1e-12)
+    assert condition_number("log_softmax", (x,), {}, (1,)) == pytest.approx(1.0, rel=1e-12)
+    assert condition_number("logsumexp", (np.array([[0.0, -800.0]]),), {}, (0,)) == pytest.approx(800.0, rel=1e-12)
+
+
 def test_renderers_work_on_plain_records() -> None:
     common = dict(grad=False, dtype="float32", parameter=None, sampling="sampled", seed=1, samples=1, batch=1,
                   row_length=None, n=8, status="ok", problem="", median_ulp_error=0.2, p99_ulp_error=0.4,
@@ -353,6 +362,8 @@ def test_diagnosis_tells_overflow_underflow_and_flush_to_zero() -> None:
     assert diagnosis(flushed) == "flush to zero: 0 where the subnormal 1e-40 is due"
     few = _rec("a", "softmax", 3.0, worst_range="normal", worst_got=1.0, worst_rounded=1.0, condition=0.1)
     assert diagnosis(few).startswith("3 ULP: rounding errors of a few operations")
+    small_cond = _rec("a", "sigmoid", 1.9, worst_range="normal", worst_got=1.0, worst_rounded=1.0, condition=0.83)
+    assert diagnosis(small_cond).startswith("1.9 ULP: rounding errors of a few operations")
     no_cond = _rec("a", "kl_div", 50.0, worst_range="normal", worst_got=1.0, worst_rounded=1.0)
     assert "no condition number" in diagnosis(no_cond)
     assert diagnosis(_rec("a", "softmax", 0.5)) == ""

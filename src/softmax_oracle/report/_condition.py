@@ -92,8 +92,10 @@ def _row_condition(ctx: Any, function: str, row: np.ndarray, element: int | None
     xi = values[element]
     if xi == -math.inf:
         return 0.0
-    own = abs(ctx.mpf(xi))
-    numerator = spread - own * s[element] + own * (1 - s[element])
+    # sum_j |x_j| |delta_ij - s_j|, with 1 - s_i = (sum of the other weights) / total: never 1 - (1 - tiny)
+    others = ctx.fsum(w for j, w in enumerate(weights) if j != element)
+    numerator = ctx.fsum(abs(ctx.mpf(v)) * p for j, (v, p) in enumerate(zip(values, s))
+                         if j != element and v != -math.inf) + abs(ctx.mpf(xi)) * others / total
     if function == "softmax":
         return float(numerator)
     denominator = abs((ctx.mpf(xi) - m) - lse_gap)

@@ -11,8 +11,8 @@ and range, the condition number), so it is a pure function of the record:
 * a normal-range error far above the condition number ``c`` (an error of
   ``k`` ULP with ``k > 4 c + 1`` and ``k > 16``) is digits lost inside the
   implementation (cancellation in its formula); an error of the order of
-  ``c`` or below is what perturbing the input by half an ULP does: an
-  ill-conditioned problem; a few ULP above ``c`` are a few roundings;
+  ``c`` or below (``c >= 2``) is what perturbing the input by half an ULP
+  does: an ill-conditioned problem; otherwise up to 16 ULP are a few roundings;
 * without a condition number (gradients, losses) a normal-range error is only
   called an accuracy loss.
 """
@@ -86,7 +86,7 @@ def diagnosis(record: Record, *, signed_zeros: bool = False) -> str:
     worst = record.max_ulp_error_normal if record.worst_range == "normal" else error
     if record.condition is None or math.isnan(record.condition) or math.isnan(worst):
         return f"normal-range accuracy loss: {_short(worst)} ULP (no condition number for this function)"
-    if math.isinf(record.condition) or worst <= _EXPLAINED * record.condition + 1:
+    if math.isinf(record.condition) or (record.condition >= 2 and worst <= _EXPLAINED * record.condition + 1):
         return (f"ill-conditioned: cond {_short(record.condition)} explains about that many ULP "
                 "(the problem's sensitivity, not the implementation)")
     if worst <= _FEW_ULP:

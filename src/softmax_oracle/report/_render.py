@@ -223,9 +223,11 @@ def _header_lines(report: Report) -> list[str]:
         f"Created {report.created}; schema version {report.schema_version}.  ",
         f"Sampled regimes: {', '.join(config.get('regimes', ()))} "
         f"({config.get('samples', '?')} argument sets of {config.get('batch', '?')} rows each, seed "
-        f"{config.get('seed', '?')}); scale sweep 1e-3 to each format's max (float64: to max/2, because "
-        "`regimes.sample_arguments` draws `uniform(-s, s)` in float64, whose width overflows beyond that); "
-        "row-length sweep "
+        f"{config.get('seed', '?')}); scale sweep: rows drawn in `[-s, s]` for logit magnitudes `s` at "
+        f"{config.get('scale_points', '?')} points per decade from 1e-3 to ten times the format's exp-overflow "
+        "point `log(max)` (709.78, 88.72, 11.09, 88.72; the point itself included), then at most "
+        f"{config.get('scale_sparse', '?')} points to the format's max (float64: max/2, the widest "
+        "`uniform(-s, s)` float64 can draw); row-length sweep "
         f"{', '.join(str(n) for n in config.get('row_lengths', ()))}.", "",
         "ULP error is `|got - exact| / ulp(exact)` against the exact value: **0.5 = correctly rounded**.  "
         "**✗N** flags N output elements of the wrong class (NaN, infinity, finite for infinite), counted apart "
