@@ -7,6 +7,7 @@ The chosen ``--format`` goes to stdout; progress goes to stderr.
 from __future__ import annotations
 
 import math
+import os
 import shlex
 from dataclasses import replace
 from pathlib import Path
@@ -180,6 +181,8 @@ def _exhaustive32(out_dir: Path, candidates: tuple[str, ...], functions: tuple[s
 
 def _command_line(*, quick: bool, fresh: bool, out_dir: Path, workers: int, changes: dict[str, Any]) -> str:
     """The ``softmax-oracle report`` command that reproduces this run (shown at the top of report.md)."""
+    # JAX computes float64 only in x64 mode, which it reads from the environment at import
+    prefix = "JAX_ENABLE_X64=1 " if os.environ.get("JAX_ENABLE_X64", "").lower() in ("1", "true") else ""
     words = ["softmax-oracle", "report"] + (["--quick"] if quick else []) + (["--fresh"] if fresh else [])
     words += ["--out", str(out_dir)]
     if workers > 1:
@@ -195,7 +198,7 @@ def _command_line(*, quick: bool, fresh: bool, out_dir: Path, workers: int, chan
         words.append("--no-gradients")
     if changes.get("signed_zeros"):
         words.append("--signed-zeros")
-    return shlex.join(words)
+    return prefix + shlex.join(words)
 
 
 def _violations(records: Any, max_ulp: float, *, signed_zeros: bool = False) -> list[Any]:
