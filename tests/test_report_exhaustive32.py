@@ -167,3 +167,27 @@ def test_cli_exhaustive_writes_tables_and_updates_report_md(tmp_path: Path) -> N
     bad = CliRunner().invoke(main, ["report", "--exhaustive", "float32", "--function", "softmax", "--out",
                                     str(tmp_path), "--no-progress", "--chunks", "0:1"])
     assert bad.exit_code == 2 and "function must be one of" in bad.output
+
+
+def test_far_inputs_have_exact_values_and_a_fallback_is_counted(tmp_path: Path) -> None:
+    import mpmath
+
+    from softmax_oracle.candidates import resolve
+    from softmax_oracle.compare import Reference
+    from softmax_oracle.report import render_exhaustive32_markdown
+    from softmax_oracle.report._exhaustive import _block_stats
+
+    far = 0xCE6E6B28 >> BITS  # x near -1e9: sigmoid(x) = e**x, below MPFR's range, exact from its logarithm
+    (result,) = run_exhaustive32("sigmoid", False, ("numpy-stable",), out_dir=tmp_path, chunk_bits=BITS,
+                                 chunks=range(far, far + 1))
+    assert result.fallback_inputs == 0 and result.not_correctly_rounded == 0 and result.zero_signs == 0
+    assert "e-4342" in result.worst[0].exact  # e**-1e9 = 10**-434294481.9: exact, not a fallback
+    # where compare.reference had to fall back to the rounded values (its note), the block is counted
+    x = np.array([1.0, 2.0], dtype=np.float32)
+    rounded = oracle.sigmoid(x)
+    exact = np.array([mpmath.mpf(float(v)) for v in rounded], dtype=object)
+    stats = _block_stats(resolve("numpy-stable", "sigmoid"), "sigmoid", False, x, Reference(rounded, exact, "note"),
+                         True)
+    assert stats.fallback_inputs == 2
+    merged = result.__class__(**{**result.__dict__, "fallback_inputs": 2})
+    assert "`numpy-stable` sigmoid: 2 inputs" in render_exhaustive32_markdown([merged])

@@ -27,10 +27,11 @@ inputs like any other):
 * the ULP statistics are over the results of the right class.
 
 Exact values come from :func:`softmax_oracle.compare.reference` at
-:data:`EXACT_BITS` bits.  Where MPFR's exponent range cannot hold an exact
-value (``sigmoid(x)`` for ``x < -7.4e8``: a positive number far below every
-float, correctly rounded to ``+0.0``) the block is measured against the
-correctly rounded values instead; ``fallback_inputs`` counts those inputs.
+:data:`EXACT_BITS` bits (values below MPFR's exponent range, such as
+``sigmoid(-1e9) = e**-1e9``, come from their logarithm).  Where
+:mod:`softmax_oracle.exact` still raises ``PrecisionExhausted``, the block is
+measured against the correctly rounded values instead (ULP errors within 0.5
+ULP of the truth); ``fallback_inputs`` counts those inputs.
 """
 
 from __future__ import annotations

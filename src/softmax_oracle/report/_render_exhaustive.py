@@ -44,6 +44,12 @@ def exhaustive32_lines(results: Iterable[Exhaustive32Result], *, worst: int = 20
              "--candidate C --workers 2 --out DIR`.", "",
              "| candidate | function | inputs | max ULP | median | p99 | not CR | ✗ | ±0 | time |",
              "|---|---|---|---|---|---|---|---|---|---|", *rows, ""]
+    fallback = [r for r in results if r.fallback_inputs]
+    if fallback:
+        lines += ["Blocks of inputs where MPFR cannot hold an exact value are measured against the correctly "
+                  "rounded values (ULP errors then within 0.5 ULP of the truth; exact where the result rounds "
+                  "to zero): "
+                  + "; ".join(f"`{r.candidate}` {r.label}: {r.fallback_inputs:,} inputs" for r in fallback) + ".", ""]
     for r in results:
         shown = [w for w in r.worst[:worst] if w.ulp_error > 0.5 or w.kind]
         if not shown:
