@@ -26,18 +26,20 @@ total_chunks = 1 << (32 - bits)
 step = total_chunks // count
 rates = []
 with tempfile.TemporaryDirectory() as out:
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), time.process_time()
     for i in range(count):
         chunk = i * step + step // 2
         t = time.perf_counter()
         run_exhaustive32(function, False, candidates, out_dir=out, chunk_bits=bits, chunks=range(chunk, chunk + 1))
         rates.append((1 << bits) / (time.perf_counter() - t))
-    wall = time.perf_counter() - began
+    wall, cpu = time.perf_counter() - began, time.process_time() - cpu
 n = count << bits
 rate = n / wall
 print(f"{function} x {len(candidates)} candidate(s) {', '.join(candidates)}: {n:,} inputs in {wall:.1f} s "
       f"= {rate:,.0f} inputs/s (per-chunk rates: median {statistics.median(rates):,.0f}, "
       f"min {min(rates):,.0f}, max {max(rates):,.0f})")
+print(f"CPU time {cpu:.1f} s = {n / cpu:,.0f} inputs per CPU-second (what an unloaded core would do); "
+      f"one chunk of 2**24 inputs: {2**24 / (n / cpu) / 60:,.1f} CPU-minutes")
 for workers in (1, 2):
-    hours = 2**32 / (rate * workers) / 3600
-    print(f"all 2**32 inputs on {workers} worker(s) at this rate: {hours:,.1f} h")
+    print(f"all 2**32 inputs on {workers} worker(s): {2**32 / (rate * workers) / 3600:,.1f} h at the measured "
+          f"wall rate, {2**32 / (n / cpu * workers) / 3600:,.1f} h on unloaded cores")
