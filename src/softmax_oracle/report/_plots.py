@@ -56,6 +56,7 @@ def plot_names(report: Report) -> list[str]:
 
 _ULP_FLOOR = 1e-2  # errors below this (0 included) are drawn at the floor of the log axis
 _REL_FLOOR = 1e-20
+_STYLES = (("o", 2.6), ("s", 2.2), ("^", 1.8), ("v", 1.4), ("D", 1.0), ("x", 0.7))
 _SPARSE_SHARE = 0.3  # share of the x axis given to the sparse part of the sweep (beyond 10x the overflow point)
 
 
@@ -97,7 +98,10 @@ def _panel(ax: Axes, records: list, dtype: str, colors: dict[str, str], *, relat
             continue
         x = np.array([p[0] for p in points], dtype=float)
         y = np.clip(np.array([p[1] for p in points], dtype=float), floor, None)
-        ax.plot(x, y, marker="o", markersize=2.5, linewidth=1.0, color=color, label=candidate)
+        marker, width = _STYLES[list(colors).index(candidate) % len(_STYLES)]
+        # candidates often share a curve (scipy, torch and jax compute alike): markers and widths tell them apart
+        ax.plot(x, y, marker=marker, markersize=3.5, linewidth=width, color=color, label=candidate,
+                markerfacecolor="none")
         bad = np.array([p[2] > 0 for p in points])
         if bad.any():
             ax.plot(x[bad], np.full(bad.sum(), 0.97), linestyle="none", marker="x", markersize=6, color=color,
