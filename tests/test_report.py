@@ -349,6 +349,16 @@ def test_where_they_break_rows_carry_a_diagnosis() -> None:
     assert "log_sigmoid" not in table
 
 
+def test_where_they_break_keeps_room_for_every_tier() -> None:
+    wrong = tuple(_rec(f"c{i}", "softmax", 1.0, mismatches=i + 1, mismatch_kinds=(("nan_for_number", i + 1),))
+                  for i in range(30))
+    lossy = _rec("scipy", "log_softmax", 50.0, worst_range="normal", worst_got=1.0, worst_rounded=1.0)
+    md = render_markdown(Report(records=(*wrong, lossy)), plots_dir=None)
+    rows = [line for line in md[md.index("## Where they break"):].splitlines() if line.startswith("| ")][1:]
+    assert len(rows) == 21 and rows[0].startswith("| wrong class | `c29` |") and rows[-1].startswith(
+        "| normal range | `scipy` | log_softmax |")
+
+
 def test_diagnosis_tells_overflow_underflow_and_flush_to_zero() -> None:
     from softmax_oracle.report import diagnosis
 

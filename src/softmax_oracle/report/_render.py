@@ -180,12 +180,17 @@ def break_rows(report: Report, *, signed_zeros: bool = False) -> list[BreakRow]:
 _TIERS = ("wrong class", "normal range", "subnormal range")
 
 
-def _worst_lines(report: Report, *, limit: int = 40) -> list[str]:
+_TIER_ROWS = (20, 25, 10)  # rows shown per tier: the normal-range losses must not be crowded out by NaNs
+
+
+def _worst_lines(report: Report) -> list[str]:
     from ._diagnosis import diagnosis
 
     strict = bool(report.config.get("signed_zeros", False))
     rows = []
-    for b in break_rows(report, signed_zeros=strict)[:limit]:
+    shown_rows = [b for tier, limit in enumerate(_TIER_ROWS)
+                  for b in [b for b in break_rows(report, signed_zeros=strict) if b.tier == tier][:limit]]
+    for b in shown_rows:
         r = b.record
         where = r.regime if r.parameter is None else f"{r.regime}={r.parameter:g}"
         shown = r.mismatch_input if b.tier == 0 and r.mismatches else r.worst_input
@@ -199,7 +204,8 @@ def _worst_lines(report: Report, *, limit: int = 40) -> list[str]:
     if not rows:
         return []
     return ["## Where they break", "",
-            "Per candidate and function, its most severe failure, most severe first: wrong-class results "
+            "Per candidate and function, its most severe failure, most severe first (at most "
+            f"{' / '.join(str(n) for n in _TIER_ROWS)} rows per tier): wrong-class results "
             "(✗: NaN, infinity; zeros of the wrong sign only with `--signed-zeros`), then the largest ULP error "
             "among normal-range results, then among subnormal-range results (correctly rounded value subnormal "
             "or zero).  Counts and maxima are over all the function's records; dtype, regime, `cond` and input "
