@@ -17,6 +17,7 @@ import click
 from .candidates import FUNCTIONS
 from .errors import InvalidInput
 from .formats import FORMATS
+from .oracle._evaluate import ENGINES
 
 __all__ = ["report", "check"]
 
@@ -92,16 +93,18 @@ def _emit(report_obj: Any, output: str, out_dir: Path | None) -> None:
               show_default=True, help="What to print on stdout (all files are written anyway).")
 @click.option("--fresh", is_flag=True, help="Ignore the journal of a previous run in --out.")
 @click.option("--no-progress", is_flag=True, help="No progress bar on stderr.")
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="The oracle's engine: certified fast phase + MPFR (auto), or MPFR only (same answers).")
 def report(quick: bool, out_dir: Path, candidates: tuple[str, ...], functions: tuple[str, ...],
            dtypes: tuple[str, ...], samples: int | None, seed: int, no_gradients: bool, workers: int,
-           scheduler: str | None, output: str, fresh: bool, no_progress: bool) -> None:
+           scheduler: str | None, output: str, fresh: bool, no_progress: bool, engine: str) -> None:
     """Sweep candidates x functions x dtypes x regimes against the oracle; write tables and plots.
 
     A killed run continues where it stopped when rerun with the same --out.
     """
     from .report import SweepConfig, run_sweep, write_report
 
-    changes: dict[str, Any] = {"seed": seed, "gradients": not no_gradients}
+    changes: dict[str, Any] = {"seed": seed, "gradients": not no_gradients, "engine": engine}
     for name, value in (("candidates", candidates), ("functions", functions), ("dtypes", dtypes)):
         if value:
             changes[name] = tuple(value)
@@ -138,6 +141,8 @@ def _command_line(*, quick: bool, fresh: bool, out_dir: Path, workers: int, chan
         words += ["--seed", str(changes["seed"])]
     if not changes.get("gradients", True):
         words.append("--no-gradients")
+    if changes.get("engine", "auto") != "auto":
+        words += ["--engine", changes["engine"]]
     return shlex.join(words)
 
 
@@ -159,8 +164,10 @@ def _violations(records: Any, max_ulp: float) -> list[Any]:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the report files here.")
 @click.option("--format", "output", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="The oracle's engine: certified fast phase + MPFR (auto), or MPFR only (same answers).")
 def check(implementation: str, function: str, dtypes: tuple[str, ...], max_ulp: float, grad: bool, samples: int,
-          seed: int, out_dir: Path | None, output: str) -> None:
+          seed: int, out_dir: Path | None, output: str, engine: str) -> None:
     """Check your own MODULE:FUNCTION against the oracle over every regime (exhaustively for 16-bit sigmoid & co).
 
     Exit status 1 when an element is off by more than --max-ulp or of the wrong class.
@@ -173,7 +180,7 @@ def check(implementation: str, function: str, dtypes: tuple[str, ...], max_ulp: 
         raise _fail(f"expected MODULE:FUNCTION, got {implementation!r}")
     config = replace(SweepConfig.full(), candidates=(implementation,), functions=(function,), dtypes=tuple(dtypes),
                      samples=samples, seed=seed, gradients=grad, scale_points=12, row_lengths=(1, 100, 1000),
-                     row_elements=2000)
+                     row_elements=2000, engine=engine)
     try:
         with tempfile.TemporaryDirectory() as scratch:
             result = run_sweep(config, out_dir=out_dir or scratch, workers=1, resume=False)

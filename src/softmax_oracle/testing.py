@@ -116,7 +116,7 @@ def failure_message(comparison: Comparison, *, max_ulp: float, kwargs: dict[str,
 
 
 def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: float = 1.0, grad: bool = False,
-                          **kwargs: Any) -> Comparison:
+                          engine: str = "auto", **kwargs: Any) -> Comparison:
     """Fail unless ``candidate`` is within ``max_ulp`` ULP of the exact ``function`` everywhere.
 
     Parameters
@@ -133,6 +133,9 @@ def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: fl
         correctly rounded; ``1.0``: faithful).
     grad : bool
         Check the gradient instead (``grad_output`` may be in ``kwargs``).
+    engine : {"auto", "mpfr"}
+        The oracle's engine (:mod:`softmax_oracle.oracle`): the same answers,
+        ``"auto"`` faster.
 
     Returns
     -------
@@ -147,11 +150,11 @@ def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: fl
         message gives the mismatched count, the worst input as exact hex
         floats, got vs correctly rounded vs exact, and the budget.
     InvalidInput
-        Unknown function or candidate, bad ``max_ulp``, or arguments the
-        oracle refuses.
+        Unknown function or candidate, bad ``max_ulp`` or ``engine``, or
+        arguments the oracle refuses.
     """
     budget = _check_budget(max_ulp)
-    comparison = compare(candidate, function, *args, grad=grad, **kwargs)
+    comparison = compare(candidate, function, *args, grad=grad, engine=engine, **kwargs)
     message = failure_message(comparison, max_ulp=budget, kwargs=kwargs)
     if message:
         raise AssertionError(message)

@@ -18,6 +18,7 @@ from typing import Any
 from ..candidates import CANDIDATES, FUNCTIONS
 from ..errors import InvalidInput
 from ..formats import FORMATS, format_of
+from ..oracle._evaluate import check_engine
 from ..regimes import REGIMES
 
 __all__ = [
@@ -74,6 +75,9 @@ class SweepConfig:
     row_elements : int
         Budget of input elements per row-length point: one argument set of
         ``max(1, row_elements // length)`` rows.
+    engine : str
+        The oracle's engine, ``"auto"`` or ``"mpfr"`` (same answers; the
+        records count the elements its fast phase decided).
     exhaustive_functions, exhaustive_dtypes : tuple of str
         Univariate functions (among ``sigmoid``, ``log_sigmoid``,
         ``softplus``) evaluated, with their gradients, on every value of these
@@ -95,6 +99,7 @@ class SweepConfig:
     row_elements: int = 2_000
     exhaustive_functions: tuple[str, ...] = EXHAUSTIVE_FUNCTIONS
     exhaustive_dtypes: tuple[str, ...] = EXHAUSTIVE_DTYPES
+    engine: str = "auto"
 
     @classmethod
     def full(cls, **changes: Any) -> SweepConfig:
@@ -116,6 +121,7 @@ class SweepConfig:
         _check_names("functions", self.functions, FUNCTIONS)
         _check_names("dtypes", self.dtypes, _DTYPES)
         _check_names("regimes", self.regimes, REGIMES)
+        check_engine(self.engine)
         if not self.candidates:
             raise InvalidInput("candidates must name at least one candidate; got candidates=()")
         for name in ("samples", "batch", "scale_samples", "row_elements"):
@@ -158,6 +164,9 @@ class WorkUnit:
         Row length of the arguments.
     seed : int
         Seed of :func:`softmax_oracle.regimes.sample_arguments`.
+    engine : str
+        The oracle's engine (not part of :attr:`key`: both engines give the
+        same answers, so a journal written with one resumes with the other).
     """
 
     candidates: tuple[str, ...]
@@ -170,11 +179,14 @@ class WorkUnit:
     batch: int
     row_length: int | None
     seed: int
+    engine: str = "auto"
 
     @property
     def key(self) -> str:
         """A string naming the unit exactly (journal key)."""
-        return json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        del fields["engine"]
+        return json.dumps(fields, sort_keys=True)
 
     @property
     def cost(self) -> int:
@@ -232,7 +244,7 @@ def plan_units(config: SweepConfig) -> tuple[WorkUnit, ...]:
             batch: int, row_length: int | None) -> None:
         seed = unit_seed(config.seed, function, dtype, regime, parameter)
         units.append(WorkUnit(config.candidates, function, grad, dtype, regime, parameter, samples, batch,
-                              row_length, seed))
+                              row_length, seed, config.engine))
 
     for function in config.functions:
         for grad in grads:

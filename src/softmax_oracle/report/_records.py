@@ -78,6 +78,12 @@ class Record:
         ill-posed problem, not a bad implementation.
     note : str
         The candidate adapter's note (promotions, clamps).
+    oracle_elements, phase1_decided : int
+        Output elements the oracle rounded for this unit, and how many of them
+        its fast phase decided (the rest went to MPFR; see
+        ``softmax_oracle.oracle.decision_counts``); shared by the unit's
+        candidates.  ``phase1_decided`` is -1 when the reference came from an
+        exhaustive-table cache written without counts.
     """
 
     candidate: str
@@ -109,6 +115,8 @@ class Record:
     worst_exact: str | None = None
     condition: float | None = None
     note: str = ""
+    oracle_elements: int = 0
+    phase1_decided: int = 0
 
     @property
     def label(self) -> str:
