@@ -78,7 +78,7 @@ def exact_difference(x: np.ndarray, m: np.ndarray) -> Enclosure:
 
     ``x`` and ``m`` must be finite (no overflow: ``|x - m| < 2**1024``).
     """
-    s, err = two_sum(np.asarray(x, dtype=np.float64), np.asarray(m, dtype=np.float64))
+    s, err = two_sum(np.asarray(x, dtype=np.float64), -np.asarray(m, dtype=np.float64))
     return Enclosure(s, err, np.zeros_like(s), 0)
 
 

@@ -1,0 +1,164 @@
+"""exp, expm1, log and log1p on enclosures, written once against :class:`~.arith.Arith`.
+
+* ``exp``/``expm1``: the tier's range-reduced kernel (:mod:`.exp_kernel`) for
+  ``|x| <= 1e5``; ``expm1 = q`` straight from the kernel where the reduction
+  index ``n`` is 0 (relative accuracy near 0), else ``exp(x) - 1`` with the
+  tier's addition; below ``2**-500`` in magnitude ``exp(x) = 1 + O(2**-497)``
+  and ``expm1(x) = x (1 + theta)``, ``|theta| <= 2**-497``; below ``-99900``
+  ``exp(x)`` is enclosed in ``[0, 2**-144000]``; above ``1e5`` unknown.
+* ``log1p(z)`` for ``|z| < 1/2``: a Newton correction of a *guess*
+  ``y0`` (NumPy's ``log1p``, trusted for nothing): ``1 + z = e**y0 (1 + d)``
+  exactly for ``d = (z - expm1(y0)) / exp(y0)``, so
+  ``log1p(z) = y0 + d - d**2/2 + theta`` with ``|theta| <= |d|**3 / (3 (1 - |d|))``,
+  every term enclosed with the tier's operations; ``d`` is about ``2**-52 |y0|``
+  so the cubic term is below ``2**-150`` relative.  Below ``2**-500``,
+  ``log1p(z) = z (1 + theta)``.  Elsewhere ``log(1 + z)``.
+* ``log(a) = e ln 2 + log1p(m - 1)`` with ``a = 2**e m``, ``m`` in
+  ``[1/sqrt 2, sqrt 2)`` (``m - 1`` exact by Sterbenz's lemma) and ``e ln 2`` a
+  double-word with ``2**-104`` relative error.
+
+Proofs: ``docs/error-analysis.md``, sections 3-4.
+"""
+
+from __future__ import annotations
+
+import gmpy2
+import numpy as np
+
+from . import enclosure as en
+from .arith import TINY, UP, Arith
+from .eft import two_prod
+from .enclosure import Enclosure
+from .exp_kernel import X_MAX
+
+__all__ = ["exp_expm1", "log", "log1p", "EXPM1_REL_DD", "EXPM1_REL_DOUBLE"]
+
+EXPM1_REL_DD = 2.0**-94  # q where n = 0, relative to q (docs/error-analysis.md, 3.4)
+EXPM1_REL_DOUBLE = 2.0**-50
+_TINY_EXP = -500  # |x| < 2**-499: the first-order formulas hold to 2**-497
+_LOW = -99900.0  # exp(x) <= 2**-144125 below
+_LOW_EXP = -144000
+
+
+def _ln2_pieces() -> tuple[float, float]:
+    with gmpy2.local_context(gmpy2.context(precision=300)):
+        ln2 = gmpy2.log(2)
+        hi = float(ln2)
+        return hi, float(ln2 - gmpy2.mpfr(hi))
+
+
+LN2_HI, LN2_LO = _ln2_pieces()  # |ln 2 - LN2_HI - LN2_LO| < 2**-107
+
+
+def _select(mask: np.ndarray, a: Enclosure, b: Enclosure) -> Enclosure:
+    return Enclosure(*(np.where(mask, x, y) for x, y in zip(a, b)))
+
+
+def _fields(a: Enclosure, shape: tuple[int, ...]) -> Enclosure:
+    return Enclosure(*(np.broadcast_to(np.asarray(f), shape) for f in a))
+
+
+def _shape(a: Enclosure) -> tuple[int, ...]:
+    return np.broadcast_shapes(*(np.shape(f) for f in a))
+
+
+def _tier_lo(A: Arith, lo: np.ndarray):
+    return 0.0 if A.name == "double" else lo
+
+
+def exp_expm1(A: Arith, a: Enclosure) -> tuple[Enclosure, Enclosure]:
+    """``(exp(a), expm1(a))`` as enclosures of the tier ``A``."""
+    shape = _shape(a)
+    a = _fields(a, shape)
+    e = np.clip(a.exp, -4000, 4000)
+    with np.errstate(over="ignore", invalid="ignore"):  # huge or unknown arguments: handled by the masks
+        xh = np.ldexp(a.hi, e)
+        xl = np.ldexp(a.lo, e)
+        xr = np.ldexp(a.rad, e) + 2.0**-1073  # ldexp may drop bits below 2**-1074
+        tiny = (a.exp <= _TINY_EXP) & (a.rad <= 1.0)
+        low = (xh + np.abs(xl) + xr <= _LOW) & ~tiny
+        ok = (np.abs(xh) <= X_MAX) & (xr <= 0.5) & ~tiny & ~low
+    xh = np.where(ok, xh, 0.0)
+    xl = np.where(ok, xl, 0.0)
+    xr = np.where(ok, xr, 0.0)
+    m, k, q, n = A._exp_kernel(xh, xl)
+    mh, ml = (m, 0.0) if A.name == "double" else m
+    qh, ql = (q, 0.0) if A.name == "double" else q
+    rel = A.exp_rel
+    grow = xr * (1.0 + xr)  # |exp(d) - 1| <= d (1 + d) for 0 <= d <= 1
+    exp_enc = A._finish(mh, ml, np.abs(mh) * (rel + grow * (1.0 + rel)), k)
+    qrel = EXPM1_REL_DOUBLE if A.name == "double" else EXPM1_REL_DD
+    q_enc = A._finish(qh, ql, np.abs(qh) * qrel + (1.0 + np.abs(qh)) * grow * (1.0 + rel), 0)
+    unknown = Enclosure(np.zeros(shape), _tier_lo(A, np.zeros(shape)), np.full(shape, np.inf), np.zeros(shape, np.int64))
+    one = Enclosure(np.full(shape, 0.5), _tier_lo(A, np.zeros(shape)), np.full(shape, 2.0**-498), np.ones(shape, np.int64))
+    nil = Enclosure(np.full(shape, 0.5), _tier_lo(A, np.zeros(shape)), np.full(shape, 0.5), np.full(shape, _LOW_EXP, np.int64))
+    exp_out = _select(ok, exp_enc, _select(tiny, one, _select(low, nil, unknown)))
+    expm1_far = A.add(exp_out, A.constant(-1.0, shape))
+    with np.errstate(invalid="ignore"):  # unknown arguments stay unknown
+        rad_tiny = (a.rad + (np.abs(a.hi) + a.rad) * 2.0**-497) * UP
+    tiny_enc = Enclosure(a.hi, _tier_lo(A, a.lo), rad_tiny, a.exp)
+    expm1_out = _select(ok & (n == 0), q_enc, _select(tiny, tiny_enc, expm1_far))
+    return exp_out, expm1_out
+
+
+def log1p(A: Arith, z: Enclosure) -> Enclosure:
+    """``log(1 + z)`` as an enclosure of the tier ``A``; unknown where ``z``'s interval reaches ``-1``."""
+    shape = _shape(z)
+    z = _fields(z, shape)
+    zd = A.to_float(z)
+    tiny = (z.exp <= _TINY_EXP) & (z.rad <= 1.0)
+    with np.errstate(invalid="ignore"):  # unknown elements: neither branch
+        core = (np.abs(zd) < 0.5) & ~tiny & np.isfinite(z.rad)
+    far = ~core & ~tiny
+    out = _log1p_core(A, z, np.where(core, zd, 0.0))
+    if far.any():
+        out = _select(core, out, log(A, A.add(A.constant(1.0, shape), z)))
+    if tiny.any():
+        with np.errstate(invalid="ignore"):  # unknown elements stay unknown
+            rad = (z.rad + (np.abs(z.hi) + z.rad) * 2.0**-497) * UP
+        out = _select(tiny, Enclosure(z.hi, _tier_lo(A, z.lo), rad, z.exp), out)
+    return out
+
+
+def _log1p_core(A: Arith, z: Enclosure, zd: np.ndarray) -> Enclosure:
+    """``log1p(z)`` for ``|z| < 1/2`` (elsewhere meaningless): the guess and its certified correction."""
+    with np.errstate(divide="ignore", invalid="ignore"):  # masked-out elements carry zd = 0
+        y0 = np.log1p(zd)
+    y = A.from_float(y0)
+    e, m = exp_expm1(A, y)
+    d = A.div(A.sub(z, m), e)
+    with np.errstate(over="ignore", invalid="ignore"):  # unknown elements stay unknown
+        dmax = np.ldexp((np.abs(d.hi) + d.rad) * UP, np.clip(d.exp, -4000, 4000))
+        small = dmax <= 0.25
+        f = dmax * dmax / (3.0 * (1.0 - dmax)) * UP + 2.0**-1000  # |theta| <= dmax * f
+        widen = 2.0 * (np.abs(d.hi) + d.rad) * f * UP  # covers theta: g' = 1 - D >= 3/4 on |D| <= 1/4
+        rad = np.where(small, d.rad + widen + TINY, np.inf)
+    d = Enclosure(d.hi, d.lo, rad, d.exp)
+    g = A.sub(d, A.scale(A.mul(d, d), -1))
+    return A.add(y, g)
+
+
+def log(A: Arith, a: Enclosure) -> Enclosure:
+    """``log(a)`` as an enclosure of the tier ``A``; unknown where ``a``'s interval reaches 0."""
+    shape = _shape(a)
+    a = _fields(a, shape)
+    with np.errstate(invalid="ignore"):  # unknown elements are not positive
+        positive = (a.hi * (1.0 - 2.0**-50) - a.rad > 0) & np.isfinite(a.rad)
+    hi = np.where(positive, a.hi, 1.0)
+    up = hi < 0.7071067811865476  # hi in [0.5, 1/sqrt 2): m = 2 hi
+    m = np.where(up, 2.0 * hi, hi)
+    scale = np.where(up, 2.0, 1.0)
+    lo = a.lo if isinstance(a.lo, float) else np.where(positive, a.lo, 0.0) * scale
+    rad = np.where(positive, a.rad, 0.0) * scale
+    e = np.where(positive, np.subtract(a.exp, up, dtype=np.int64), 0)
+    z = en.normalized(Enclosure(m - 1.0, lo, rad, 0))  # m - 1 exact (Sterbenz)
+    z = A._prepare(z)
+    lz = log1p(A, z)
+    ef = e.astype(np.float64)
+    p, err = two_prod(ef, np.full(shape, LN2_HI))
+    err += ef * LN2_LO
+    eln2 = en.normalized(Enclosure(p, err, np.abs(p) * 2.0**-104, 0))
+    eln2 = A._prepare(eln2)
+    out = A.add(eln2, lz)
+    return _select(positive, out, Enclosure(out.hi, out.lo, np.full(shape, np.inf), out.exp))
+
