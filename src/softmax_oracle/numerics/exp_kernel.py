@@ -36,16 +36,15 @@ X_MAX = 1.0e5  # |n| <= 1e5 * 256 / ln 2 < 3.7e7 < 2**26: n * Ci exact for 27-bi
 R_MAX = 2.0**-9.5  # |r| <= ln2/512 (1 + 2**-20) + |xl| < 2**-9.5
 _BITS = 8
 _SIZE = 1 << _BITS
-_CTX = gmpy2.context(precision=300)
 
 
 def _pieces() -> tuple[float, float, float, float, float]:
     """ln2/256 = C1 + C2 + C3 + C4 + O(2**-145): 27-bit C1..C3, a double C4; and C2d = RN(ln2/256 - C1)."""
-    with gmpy2.local_context(_CTX):
+    with gmpy2.context(precision=300):
         rest = gmpy2.log(2) / _SIZE
         out = []
         for bits in (27, 27, 27, 53):
-            with gmpy2.local_context(gmpy2.context(precision=bits)):
+            with gmpy2.context(precision=bits):
                 c = +rest  # rounded to `bits` bits
             out.append(float(c))
             rest = rest - c
@@ -62,7 +61,7 @@ def _table() -> tuple[np.ndarray, np.ndarray, float]:
     hi = np.empty(_SIZE)
     lo = np.empty(_SIZE)
     worst = gmpy2.mpfr(0)
-    with gmpy2.local_context(_CTX):
+    with gmpy2.context(precision=300):
         for j in range(_SIZE):
             t = gmpy2.exp2(gmpy2.mpfr(j) / _SIZE)
             hi[j] = float(t)  # gmpy2 -> float is correctly rounded (normal range)
@@ -147,3 +146,35 @@ def exp_parts_double(xh: np.ndarray, xl: np.ndarray | float = 0.0) -> tuple[np.n
     m += th
     k = ((n - j) / _SIZE).astype(np.int64)
     return m, k, q, n
+
+
+def expm1_mid_dd(q: dd.DD, n: np.ndarray, k: np.ndarray, q_rel: float) -> tuple[dd.DD, np.ndarray]:
+    """``expm1(x) = (2**k T_j - 1) + 2**k T_j q`` for ``k`` in ``{-1, 0}`` (``ln2/512 <= |x| < ln 2``).
+
+    ``2**k T_hi - 1`` is exact (Sterbenz), so no absolute error of order
+    ``2**-106`` is left uncancelled as in ``exp(x) - 1``.  Returns the centre and
+    its error bound (absolute, before the final rounding-up), given the relative
+    error ``q_rel`` of ``q``.
+    """
+    j = (n % _SIZE).astype(np.intp)
+    th = np.ldexp(_T_HI[j], k)
+    tl = np.ldexp(_T_LO[j], k)
+    t = (th, tl)
+    base = dd.fast_two_sum(th - 1.0, tl)
+    tq = dd.mul(t, q)
+    out = dd.add(base, tq)
+    u2 = 2.0**-106
+    err = np.abs(tq[0]) * (q_rel + 8 * u2) + th * TABLE_REL + 4 * u2 * np.abs(out[0])
+    return out, err
+
+
+def expm1_mid_double(q: np.ndarray, n: np.ndarray, k: np.ndarray, q_rel: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`expm1_mid_dd` in the double tier: ``(2**k T_hi - 1) + (2**k T_lo + 2**k T_hi q)``."""
+    j = (n % _SIZE).astype(np.intp)
+    th = np.ldexp(_T_HI[j], k)
+    tq = th * q
+    out = np.ldexp(_T_LO[j], k) + tq
+    out += th - 1.0
+    u = 2.0**-53
+    err = np.abs(tq) * (q_rel + 2 * u) + th * TABLE_REL + 2 * u * np.abs(out)
+    return out, err

@@ -40,11 +40,9 @@ def enclosure_sum(A, a: Enclosure, axis: int | None, keepdims: bool, *, levels: 
     shape = np.broadcast_shapes(*(np.shape(f) for f in a))
     fields = [np.broadcast_to(np.asarray(f), shape) for f in a]
     if axis is None:
-        fields = [f.reshape(-1) for f in fields]
-        ax = 0
+        fields = [f.reshape(1, -1) for f in fields]  # one row (0-d arrays break the ufuncs' out=)
     else:
-        ax = axis % len(shape)
-        fields = [np.moveaxis(f, ax, -1) for f in fields]
+        fields = [np.moveaxis(f, axis % len(shape), -1) for f in fields]
     hi, lo, rad, exp = fields
     n = hi.shape[-1]
     out_shape = hi.shape[:-1]
@@ -84,6 +82,8 @@ def enclosure_sum(A, a: Enclosure, axis: int | None, keepdims: bool, *, levels: 
             err = err + _U * np.abs(s_hi)
         total_rad = radsum + err
     out = A._finish(s_hi, s_lo, total_rad, np.squeeze(big, axis=-1))
+    if axis is None:
+        out = Enclosure(*(f[0] if np.ndim(f) else f for f in out))
     return _keep(out, shape, axis, keepdims)
 
 

@@ -29,7 +29,7 @@ from . import enclosure as en
 from .arith import TINY, UP, Arith
 from .eft import two_prod
 from .enclosure import Enclosure
-from .exp_kernel import X_MAX
+from .exp_kernel import X_MAX, expm1_mid_dd, expm1_mid_double
 
 __all__ = ["exp_expm1", "log", "log1p", "EXPM1_REL_DD", "EXPM1_REL_DOUBLE"]
 
@@ -41,7 +41,7 @@ _LOW_EXP = -144000
 
 
 def _ln2_pieces() -> tuple[float, float]:
-    with gmpy2.local_context(gmpy2.context(precision=300)):
+    with gmpy2.context(precision=300):
         ln2 = gmpy2.log(2)
         hi = float(ln2)
         return hi, float(ln2 - gmpy2.mpfr(hi))
@@ -97,6 +97,17 @@ def exp_expm1(A: Arith, a: Enclosure) -> tuple[Enclosure, Enclosure]:
     with np.errstate(invalid="ignore"):  # unknown arguments stay unknown
         rad_tiny = (a.rad + (np.abs(a.hi) + a.rad) * 2.0**-497) * UP
     tiny_enc = Enclosure(a.hi, _tier_lo(A, a.lo), rad_tiny, a.exp)
+    mid = ok & (n != 0) & (k >= -1) & (k <= 0)
+    if mid.any():
+        kk = np.where(mid, k, 0)
+        if A.name == "double":
+            c, err = expm1_mid_double(q, n, kk, qrel)
+            c = (c, 0.0)
+        else:
+            c, err = expm1_mid_dd(q, n, kk, qrel)
+        e_x = np.ldexp(np.abs(mh), kk)  # exp(x) up to 2**-50
+        mid_enc = A._finish(c[0], c[1], err + e_x * grow * (1.0 + 2.0**-50), 0)
+        expm1_far = _select(mid, mid_enc, expm1_far)
     expm1_out = _select(ok & (n == 0), q_enc, _select(tiny, tiny_enc, expm1_far))
     return exp_out, expm1_out
 
@@ -130,7 +141,7 @@ def _log1p_core(A: Arith, z: Enclosure, zd: np.ndarray) -> Enclosure:
     with np.errstate(over="ignore", invalid="ignore"):  # unknown elements stay unknown
         dmax = np.ldexp((np.abs(d.hi) + d.rad) * UP, np.clip(d.exp, -4000, 4000))
         small = dmax <= 0.25
-        f = dmax * dmax / (3.0 * (1.0 - dmax)) * UP + 2.0**-1000  # |theta| <= dmax * f
+        f = dmax * dmax / (3.0 * np.maximum(1.0 - dmax, 0.5)) * UP + 2.0**-1000  # |theta| <= dmax * f
         widen = 2.0 * (np.abs(d.hi) + d.rad) * f * UP  # covers theta: g' = 1 - D >= 3/4 on |D| <= 1/4
         rad = np.where(small, d.rad + widen + TINY, np.inf)
     d = Enclosure(d.hi, d.lo, rad, d.exp)
