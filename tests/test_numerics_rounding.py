@@ -99,7 +99,9 @@ def test_bfloat16_breaks_the_double_rounding_of_ml_dtypes():
 def test_decided_enclosures_are_the_common_rounding_of_their_ends(fmt: Format):
     rng = np.random.default_rng(11)
     hi, lo, e = _cases(fmt, rng)
-    rad = np.abs(hi) * np.ldexp(1.0, rng.integers(-110, -fmt.precision + 2, hi.size))
+    # narrow formats round float64 bounds of the ends (widened by 2**-52): radii from the double tier
+    least = -110 if fmt.precision == 53 else -50
+    rad = np.abs(hi) * np.ldexp(1.0, rng.integers(least, -fmt.precision + 2, hi.size)) + 2.0**-1070
     values, decided = round_enclosure(Enclosure(hi, lo, rad, e), fmt)
     agree = 0
     for i in range(hi.size):
@@ -109,7 +111,7 @@ def test_decided_enclosures_are_the_common_rounding_of_their_ends(fmt: Format):
         if decided[i]:
             assert low == high == int(_bits(values[i:i + 1], fmt)[0]), (hi[i], lo[i], rad[i], int(e[i]))
         agree += low == high and not zero_pair
-    assert decided.sum() >= 0.99 * agree  # the one-ulp widening of the ends costs almost nothing
+    assert decided.sum() >= 0.97 * agree  # the widening of the ends by an ulp of float64 costs little
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

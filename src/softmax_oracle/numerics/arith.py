@@ -100,13 +100,13 @@ class Arith:
         """``exp(a)``; below ``-1e5`` the enclosure ``[0, 2**-144000]``; above ``1e5`` unknown."""
         from .transcendental import exp_expm1
 
-        return exp_expm1(self, a)[0]
+        return exp_expm1(self, a, want_expm1=False)[0]
 
     def expm1(self, a: Enclosure) -> Enclosure:
         """``exp(a) - 1``, relatively accurate near 0 (``a`` itself below ``2**-500``)."""
         from .transcendental import exp_expm1
 
-        return exp_expm1(self, a)[1]
+        return exp_expm1(self, a, want_exp=False)[1]
 
     def log(self, a: Enclosure) -> Enclosure:
         """``log(a)`` for ``a > 0`` (unknown where the interval reaches 0)."""

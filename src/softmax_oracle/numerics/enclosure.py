@@ -137,15 +137,20 @@ def round_enclosure(enc: Enclosure, fmt: Format, *, sign: np.ndarray | int | Non
     shape = np.broadcast_shapes(*(np.shape(f) for f in enc))
     hi, lo, rad = (np.broadcast_to(np.asarray(f, dtype=np.float64), shape) for f in enc[:3])
     exp = np.clip(np.broadcast_to(np.asarray(enc.exp, dtype=np.int64), shape), -_EXP_CLIP, _EXP_CLIP)
-    known = np.isfinite(rad) & np.isfinite(hi) & np.isfinite(lo)
+    known = np.isfinite(rad) & np.isfinite(hi)
+    if not isinstance(enc.lo, float):
+        known &= np.isfinite(lo)
     if not known.all():
         hi, lo, rad = (np.where(known, f, 0.0) for f in (hi, lo, rad))
     exact = rad == 0
-    with np.errstate(over="ignore"):  # a radius near 2**1024 has no finite upper end: inf is an upper bound
-        low = np.where(exact, lo, np.nextafter(lo - rad, -np.inf))
-        high = np.where(exact, lo, np.nextafter(lo + rad, np.inf))
-    lower = _round_double_word(*two_sum(hi, low), exp, fmt)
-    upper = _round_double_word(*two_sum(hi, high), exp, fmt)
+    if fmt.precision <= 51 and not exact.any():  # exact values (ties included) take the exact path
+        lower, upper = _narrow_ends(hi, lo, rad, exp, fmt, no_lo=isinstance(enc.lo, float) and enc.lo == 0)
+    else:
+        with np.errstate(over="ignore"):  # a radius near 2**1024 has no finite upper end: inf is an upper bound
+            low = np.where(exact, lo, np.nextafter(lo - rad, -np.inf))
+            high = np.where(exact, lo, np.nextafter(lo + rad, np.inf))
+        lower = _round_double_word(*two_sum(hi, low), exp, fmt)
+        upper = _round_double_word(*two_sum(hi, high), exp, fmt)
     zero = exact & (hi == 0) & (lo == 0)
     if zero.any():  # an exact zero keeps its sign (TwoSum would make -0 + 0 = +0)
         signed = np.copysign(0.0, hi).astype(fmt.dtype)
@@ -158,6 +163,26 @@ def round_enclosure(enc: Enclosure, fmt: Format, *, sign: np.ndarray | int | Non
     uint = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[np.dtype(fmt.dtype).itemsize]
     decided = known & (lower.view(uint) == upper.view(uint)) & ~np.isnan(lower)
     return lower, decided
+
+
+def _narrow_ends(hi, lo, rad, exp, fmt: Format, *, no_lo: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Both ends rounded to a format of at most 51 bits, from float64 bounds of the ends.
+
+    ``nextafter`` after each rounded float64 operation makes a true lower
+    (upper) bound of ``hi + lo -/+ rad``; rounding is monotonic, so the
+    rounding of those bounds brackets the rounding of every value inside.
+    Scaled by ``2**exp`` (exact, or below ``2**-1022`` where every narrow format
+    rounds to a signed zero), each bound is rounded once to ``fmt``.
+    """
+    with np.errstate(over="ignore", under="ignore"):  # overflow to inf / underflow to 0 is the answer
+        if no_lo:
+            low, high = hi - rad, hi + rad
+        else:
+            low = hi + np.nextafter(lo - rad, -np.inf)
+            high = hi + np.nextafter(lo + rad, np.inf)
+        low = np.ldexp(np.nextafter(low, -np.inf, out=low), exp)
+        high = np.ldexp(np.nextafter(high, np.inf, out=high), exp)
+        return round_to_format(low, fmt), round_to_format(high, fmt)
 
 
 def _round_double_word(s: np.ndarray, t: np.ndarray, exp: np.ndarray, fmt: Format) -> np.ndarray:

@@ -66,50 +66,74 @@ def _tier_lo(A: Arith, lo: np.ndarray):
     return 0.0 if A.name == "double" else lo
 
 
-def exp_expm1(A: Arith, a: Enclosure) -> tuple[Enclosure, Enclosure]:
-    """``(exp(a), expm1(a))`` as enclosures of the tier ``A``."""
+def _patch(base: Enclosure, mask: np.ndarray, make) -> Enclosure:
+    """``base`` with the elements under ``mask`` replaced by ``make()`` (built only if needed)."""
+    if not mask.any():
+        return base
+    return _select(mask, make(), base)
+
+
+def exp_expm1(A: Arith, a: Enclosure, *, want_exp: bool = True, want_expm1: bool = True):
+    """``(exp(a), expm1(a))`` as enclosures of the tier ``A`` (None for the one not wanted)."""
     shape = _shape(a)
     a = _fields(a, shape)
     e = np.clip(a.exp, -4000, 4000)
+    double = A.name == "double"
+    exact = not np.any(a.rad)
     with np.errstate(over="ignore", invalid="ignore"):  # huge or unknown arguments: handled by the masks
         xh = np.ldexp(a.hi, e)
-        xl = np.ldexp(a.lo, e)
-        xr = np.ldexp(a.rad, e) + 2.0**-1073  # ldexp may drop bits below 2**-1074
-        tiny = (a.exp <= _TINY_EXP) & (a.rad <= 1.0)
+        xl = 0.0 if isinstance(a.lo, float) else np.ldexp(a.lo, e)
+        # 2**-1070 covers the bits ldexp may drop below 2**-1074 (a relative 2**-1070 on exp)
+        xr = 0.0 if exact else np.ldexp(a.rad, e)
+        tiny = a.exp <= _TINY_EXP
+        if not exact:
+            tiny &= a.rad <= 1.0
         low = (xh + np.abs(xl) + xr <= _LOW) & ~tiny
-        ok = (np.abs(xh) <= X_MAX) & (xr <= 0.5) & ~tiny & ~low
-    xh = np.where(ok, xh, 0.0)
-    xl = np.where(ok, xl, 0.0)
-    xr = np.where(ok, xr, 0.0)
+        ok = (np.abs(xh) <= X_MAX) & ~tiny & ~low
+        if not exact:
+            ok &= xr <= 0.5
+    everything = bool(ok.all())
+    if not everything:
+        xh = np.where(ok, xh, 0.0)
+        xl = xl if isinstance(xl, float) else np.where(ok, xl, 0.0)
+        xr = xr if exact else np.where(ok, xr, 0.0)
     m, k, q, n = A._exp_kernel(xh, xl)
-    mh, ml = (m, 0.0) if A.name == "double" else m
-    qh, ql = (q, 0.0) if A.name == "double" else q
-    rel = A.exp_rel
-    grow = xr * (1.0 + xr)  # |exp(d) - 1| <= d (1 + d) for 0 <= d <= 1
-    exp_enc = A._finish(mh, ml, np.abs(mh) * (rel + grow * (1.0 + rel)), k)
-    qrel = EXPM1_REL_DOUBLE if A.name == "double" else EXPM1_REL_DD
-    q_enc = A._finish(qh, ql, np.abs(qh) * qrel + (1.0 + np.abs(qh)) * grow * (1.0 + rel), 0)
-    unknown = Enclosure(np.zeros(shape), _tier_lo(A, np.zeros(shape)), np.full(shape, np.inf), np.zeros(shape, np.int64))
-    one = Enclosure(np.full(shape, 0.5), _tier_lo(A, np.zeros(shape)), np.full(shape, 2.0**-498), np.ones(shape, np.int64))
-    nil = Enclosure(np.full(shape, 0.5), _tier_lo(A, np.zeros(shape)), np.full(shape, 0.5), np.full(shape, _LOW_EXP, np.int64))
-    exp_out = _select(ok, exp_enc, _select(tiny, one, _select(low, nil, unknown)))
-    expm1_far = A.add(exp_out, A.constant(-1.0, shape))
-    with np.errstate(invalid="ignore"):  # unknown arguments stay unknown
-        rad_tiny = (a.rad + (np.abs(a.hi) + a.rad) * 2.0**-497) * UP
-    tiny_enc = Enclosure(a.hi, _tier_lo(A, a.lo), rad_tiny, a.exp)
+    mh, ml = (m, 0.0) if double else m
+    qh, ql = (q, 0.0) if double else q
+    rel = A.exp_rel + 2.0**-1070
+    grow = 0.0 if exact else xr * (1.0 + xr)  # |exp(d) - 1| <= d (1 + d) for 0 <= d <= 1
+    zeros = lambda: np.zeros(shape)  # noqa: E731
+    exp_out = None
+    if want_exp or want_expm1:
+        rad = np.abs(mh) * rel if exact else np.abs(mh) * (rel + grow * (1.0 + rel))
+        exp_out = A._finish(mh, ml, rad, k)
+        if not everything:
+            lo0 = 0.0 if double else zeros()
+            exp_out = _patch(exp_out, ~ok, lambda: Enclosure(zeros(), lo0, np.full(shape, np.inf), np.zeros(shape, np.int64)))
+            exp_out = _patch(exp_out, tiny, lambda: Enclosure(np.full(shape, 0.5), lo0, np.full(shape, 2.0**-498), np.ones(shape, np.int64)))
+            exp_out = _patch(exp_out, low, lambda: Enclosure(np.full(shape, 0.5), lo0, np.full(shape, 0.5), np.full(shape, _LOW_EXP, np.int64)))
+    if not want_expm1:
+        return exp_out, None
+    qrel = EXPM1_REL_DOUBLE if double else EXPM1_REL_DD
+    zero_n = ok & (n == 0)
+    far = ~zero_n & ~tiny
+    expm1_out = A._finish(qh, ql, np.abs(qh) * qrel + (1.0 + np.abs(qh)) * grow * (1.0 + rel), 0)
+    expm1_out = _patch(expm1_out, far, lambda: A.add(exp_out, A.constant(-1.0, shape)))
     mid = ok & (n != 0) & (k >= -1) & (k <= 0)
     if mid.any():
         kk = np.where(mid, k, 0)
-        if A.name == "double":
+        if double:
             c, err = expm1_mid_double(q, n, kk, qrel)
             c = (c, 0.0)
         else:
             c, err = expm1_mid_dd(q, n, kk, qrel)
         e_x = np.ldexp(np.abs(mh), kk)  # exp(x) up to 2**-50
-        mid_enc = A._finish(c[0], c[1], err + e_x * grow * (1.0 + 2.0**-50), 0)
-        expm1_far = _select(mid, mid_enc, expm1_far)
-    expm1_out = _select(ok & (n == 0), q_enc, _select(tiny, tiny_enc, expm1_far))
-    return exp_out, expm1_out
+        expm1_out = _select(mid, A._finish(c[0], c[1], err + e_x * grow * (1.0 + 2.0**-50), 0), expm1_out)
+    if tiny.any():
+        with np.errstate(invalid="ignore"):  # unknown arguments stay unknown
+            rad_tiny = (a.rad + (np.abs(a.hi) + a.rad) * 2.0**-497) * UP
+        expm1_out = _select(tiny, Enclosure(a.hi, _tier_lo(A, a.lo), rad_tiny, a.exp), expm1_out)
+    return (exp_out if want_exp else None), expm1_out
 
 
 def log1p(A: Arith, z: Enclosure) -> Enclosure:
