@@ -19,7 +19,7 @@ import numpy as np
 
 from ..arguments import float_array, grad_output_array, normalize_axis
 from ..formats import Format
-from . import _family, _pointwise
+from . import _family, _fast_rows, _pointwise
 from ._evaluate import Terms
 from ._rows import Row
 from ._ziv import Term
@@ -102,8 +102,8 @@ _ROW_GRAD = {"softmax": _family.grad_softmax, "log_softmax": _family.grad_log_so
 
 
 def _fast_rows_phase(name: str, layout: RowLayout, g: np.ndarray | None, grad: bool):
-    """The fast phase of a row function (none yet)."""
-    return None
+    """The fast phase of a row function (:mod:`._fast_rows`)."""
+    return _fast_rows.phase(name, layout, g, grad=grad)
 
 
 def row_terms(name: str, x: Any, axis: Any, grad_output: Any = None, *, grad: bool = False) -> tuple[Terms, Format]:

@@ -1,0 +1,286 @@
+"""Fast phase of logsumexp, softmax, log_softmax and their gradients (vectorized, certified).
+
+Each row ``x`` (NumPy, float64, a block of rows at a time) is enclosed with
+the arithmetic of :mod:`softmax_oracle.numerics` (double-double for float64
+targets, double for the narrower formats), with the same formulas as the MPFR
+engine (:mod:`._rows`): with ``m`` the row's maximum, reached ``k`` times,
+
+* ``d_j = x_j - m``, exact (TwoSum; for ``|x_j - m| >= 2**1024`` the halves'
+  difference times two), ``e_j = exp(d_j)``;
+* ``T = sum_{d_j < 0} e_j``, ``S = k + T``, ``L = log1p(T)`` (``k = 1``) or
+  ``log(S)``;
+* logsumexp ``m + L``; softmax ``s_j = e_j / S`` (``1 / S`` at a maximum);
+  log_softmax ``d_j - L``;
+* gradients, with ``g`` the upstream gradient: logsumexp ``g s_j``;
+  log_softmax ``g_j - s_j G``, ``G = sum_i g_i``; softmax
+  ``s_j (g_j - P)``, ``P = sum_i g_i s_i``.
+
+Every operation carries an absolute radius, so a cancellation (``m + L`` near
+0, ``g_j - P``) widens the interval instead of being trusted; an element is
+decided only where :func:`~softmax_oracle.numerics.enclosure.round_enclosure`
+rounds both ends of its interval to the same value.  Known signs are passed to
+it (softmax ``> 0``, log_softmax ``< 0``, ``g s_j`` of ``g``'s sign) so that a
+value that underflows still rounds to the right signed zero.
+
+Decided structurally, bit for bit as the MPFR engine (see
+:mod:`softmax_oracle.oracle`): NaN rows (NaN everywhere; logsumexp NaN),
+``+inf`` rows (logsumexp ``+inf``, the rest NaN), rows with no finite logit
+(logsumexp ``-inf``, the rest NaN), a non-finite ``grad_output`` (NaN where it
+is used), masked (``-inf``) elements (softmax ``+0``, log_softmax ``-inf``,
+gradients ``+0``, log_softmax's gradient ``g_j``), rows with one finite logit
+(logsumexp ``m``, log_softmax ``+0`` there), a ``grad_output`` constant
+along a row (the softmax gradient is exactly ``+0``), ``g = 0`` (``+0``).
+Everything else the enclosure does not decide (ties to a rounding midpoint,
+exact rational results such as ``g_j - G/k`` on rows of equal logits) is left
+to the MPFR engine.
+
+Rows are processed in blocks of about :data:`BLOCK` elements, so the working
+memory is a fixed multiple of the block, not of the array.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from ..formats import Format
+from ..numerics.arith import Arith, arith_for
+from ..numerics.enclosure import Enclosure, round_enclosure
+from ..rounding import NAN, Rounded, to_bits
+
+__all__ = ["phase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero"]
+
+BLOCK = 1 << 16
+"""Elements per block of rows (a row longer than this is one block)."""
+
+ZERO = Enclosure(np.float64(0.0), np.float64(0.0), np.float64(0.0), 0)
+ONE = Enclosure(np.float64(0.5), np.float64(0.0), np.float64(0.0), 1)
+
+
+def where(mask: np.ndarray, a: Enclosure, b: Enclosure) -> Enclosure:
+    """Elementwise choice between two enclosures (fields broadcast)."""
+    return Enclosure(*(np.where(mask, fa, fb) for fa, fb in zip(a, b)))
+
+
+def special(value: float, fmt: Format) -> np.ndarray:
+    """The 0-d ``fmt`` array of NaN (the MPFR engine's canonical quiet NaN) or an infinity."""
+    if value != value:
+        bits = to_bits(NAN, fmt)
+    else:
+        bits = to_bits(Rounded(value < 0, 0, 0, "inf"), fmt)
+    return np.array(bits, dtype=fmt.uint_dtype).view(fmt.dtype)
+
+
+def signed_zero(negative: bool, fmt: Format) -> np.ndarray:
+    return np.array(to_bits(Rounded(negative, 0, 0), fmt), dtype=fmt.uint_dtype).view(fmt.dtype)
+
+
+class RowQuantities(NamedTuple):
+    """A block of rows, enclosed once and shared by its elements, loss and gradient.
+
+    ``status`` per row: 0 ok, 1 NaN, 2 ``+inf``, 3 no finite logit.  Boolean
+    ``(rows, n)`` masks: ``live`` (finite, in an ok row), ``is_max``,
+    ``tail`` (live, below the maximum).  ``single``: rows with exactly one
+    finite logit (``L = 0`` exactly).  ``m`` the maxima (``+0`` for ``-0``
+    and for rows not ok); ``d`` the differences, ``q`` the softmax (0 off the
+    live elements), ``S`` and ``L`` of shape ``(rows, 1)``.
+    """
+
+    status: np.ndarray
+    live: np.ndarray
+    is_max: np.ndarray
+    tail: np.ndarray
+    single: np.ndarray
+    m: np.ndarray
+    d: Enclosure
+    q: Enclosure
+    S: Enclosure
+    L: Enclosure
+
+
+def _difference(A: Arith, x: np.ndarray, m: np.ndarray) -> Enclosure:
+    """``x - m``, exactly, also where the rounded difference overflows (there both are above
+    ``2**969`` in magnitude, so their halves are exact and ``2 (x/2 - m/2)`` is)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowing differences are redone below
+        d = A.exact_difference(x, m)
+    big = ~(np.isfinite(d.hi) & np.isfinite(d.rad))
+    if np.any(big):
+        half = A.scale(A.exact_difference(x * 0.5, m * 0.5), 1)
+        d = where(big, half, d)
+    return d
+
+
+class RowClasses(NamedTuple):
+    """The structure of a block of rows (see :class:`RowQuantities` for the fields), and ``xs``:
+    the logits with masks and rows not ok replaced by their row's ``m`` (so ``xs - m = 0`` there)."""
+
+    status: np.ndarray
+    live: np.ndarray
+    is_max: np.ndarray
+    tail: np.ndarray
+    single: np.ndarray
+    k: np.ndarray
+    m: np.ndarray
+    xs: np.ndarray
+
+
+def classify(x: np.ndarray) -> RowClasses:
+    """Row status, masks, maxima and their count for ``x`` (float64, ``(rows, n)``, ``n >= 1``)."""
+    nan = np.isnan(x).any(axis=-1)
+    posinf = (x == np.inf).any(axis=-1) & ~nan
+    masked = x == -np.inf
+    empty = masked.all(axis=-1) & ~nan
+    status = np.select([nan, posinf, empty], [1, 2, 3], 0)
+    live = ~masked & (status == 0)[:, None]
+    m = np.max(np.where(live, x, -np.inf), axis=-1)
+    m = np.where(status == 0, m, 0.0) + 0.0  # -0.0 -> +0.0: the MPFR engine's m is the rational 0
+    xs = np.where(live, x, m[:, None])  # masks and rows not ok out of the way: d = 0, excluded later
+    is_max = live & (xs == m[:, None])
+    tail = live & ~is_max
+    k = is_max.sum(axis=-1)
+    single = (k == 1) & ~tail.any(axis=-1)
+    return RowClasses(status, live, is_max, tail, single, k, m, xs)
+
+
+def row_quantities(A: Arith, x: np.ndarray) -> RowQuantities:
+    """The shared quantities of the rows of ``x`` (float64, shape ``(rows, n)``, ``n >= 1``)."""
+    c = classify(x)
+    d = _difference(A, c.xs, c.m[:, None])
+    e = where(c.tail, A.exp(d), ZERO)
+    t = A.sum(e, axis=-1, keepdims=True)
+    s = A.add(A.from_float(c.k[:, None].astype(np.float64)), t)
+    ell = where((c.k == 1)[:, None], A.log1p(t), A.log(s))
+    ell = where(c.single[:, None], ZERO, ell)
+    q = where(c.live, A.div(where(c.is_max, ONE, e), s), ZERO)
+    return RowQuantities(c.status, c.live, c.is_max, c.tail, c.single, c.m, d, q, s, ell)
+
+
+def _rounded(enc: Enclosure, fmt: Format, sign=None) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(all="ignore"):  # unknown elements (inf radius) are not decided
+        values, decided = round_enclosure(enc, fmt, sign=sign)
+    return np.array(values, dtype=fmt.dtype), np.array(decided, dtype=bool)
+
+
+def _set(values: np.ndarray, decided: np.ndarray, mask: np.ndarray, value) -> None:
+    """Decide ``mask`` as ``value`` (a scalar or an array of ``values``' shape)."""
+    mask = np.broadcast_to(mask, values.shape)
+    if mask.any():
+        values[mask] = np.broadcast_to(np.asarray(value, dtype=values.dtype), values.shape)[mask]
+        decided[mask] = True
+
+
+def _row_status(values, decided, status, fmt, by_status: dict[int, float]) -> None:
+    """Rows not ok get their structural value (NaN, +-inf) in every element."""
+    for code, value in by_status.items():
+        rows = status == code
+        if rows.any():
+            _set(values, decided, rows[:, None] if values.ndim == 2 else rows, special(value, fmt))
+
+
+_NAN_ROWS = {1: np.nan, 2: np.nan, 3: np.nan}
+
+
+def _logsumexp(A, x, g, fmt):
+    if x.shape[1] == 0:
+        return np.full(x.shape[0], special(-np.inf, fmt)), np.ones(x.shape[0], dtype=bool)
+    rq = row_quantities(A, x)
+    values, decided = _rounded(A.add(A.from_float(rq.m[:, None]), rq.L), fmt)
+    values, decided = values[:, 0], decided[:, 0]
+    exact_m, _ = _rounded(A.from_float(rq.m), fmt)
+    _set(values, decided, rq.single, exact_m)
+    _row_status(values, decided, rq.status, fmt, {1: np.nan, 2: np.inf, 3: -np.inf})
+    return values, decided
+
+
+def _softmax(A, x, g, fmt):
+    rq = row_quantities(A, x)
+    values, decided = _rounded(rq.q, fmt, sign=1)
+    _set(values, decided, ~rq.live, signed_zero(False, fmt))
+    _row_status(values, decided, rq.status, fmt, _NAN_ROWS)
+    return values, decided
+
+
+def _log_softmax(A, x, g, fmt):
+    rq = row_quantities(A, x)
+    values, decided = _rounded(A.sub(rq.d, rq.L), fmt, sign=-1)
+    _set(values, decided, ~rq.live, special(-np.inf, fmt))
+    _set(values, decided, rq.live & rq.single[:, None], signed_zero(False, fmt))
+    _row_status(values, decided, rq.status, fmt, _NAN_ROWS)
+    return values, decided
+
+
+def _grad_status(values, decided, rq, bad_g, fmt) -> None:
+    """NaN on rows not ok or with a non-finite upstream gradient (the MPFR engine's precedence)."""
+    _set(values, decided, ((rq.status != 0) | bad_g)[:, None], special(np.nan, fmt))
+
+
+def _grad_logsumexp(A, x, g, fmt):
+    rq = row_quantities(A, x)
+    gs = np.where(np.isfinite(g), g, 0.0)[:, None]
+    values, decided = _rounded(A.mul_float(rq.q, np.broadcast_to(gs, x.shape)), fmt, sign=np.sign(gs))
+    _set(values, decided, ~rq.live | (gs == 0), signed_zero(False, fmt))
+    _grad_status(values, decided, rq, ~np.isfinite(g), fmt)
+    return values, decided
+
+
+def _grad_log_softmax(A, x, g, fmt):
+    rq = row_quantities(A, x)
+    bad_g = ~np.isfinite(g).all(axis=-1)
+    gs = np.where(bad_g[:, None], 0.0, g) + 0.0  # -0.0 -> +0.0: the exact value g_j is the rational 0
+    big_g = A.sum(A.from_float(gs), axis=-1, keepdims=True)
+    values, decided = _rounded(A.sub(A.from_float(gs), A.mul(rq.q, big_g)), fmt)
+    exact_g, _ = _rounded(A.from_float(gs), fmt)
+    _set(values, decided, ~rq.live, exact_g)
+    _grad_status(values, decided, rq, bad_g, fmt)
+    return values, decided
+
+
+def _grad_softmax(A, x, g, fmt):
+    rq = row_quantities(A, x)
+    bad_g = ~np.isfinite(g).all(axis=-1)
+    gs = np.where(bad_g[:, None], 0.0, g)
+    ge = A.from_float(gs)
+    p = A.sum(A.mul(rq.q, ge), axis=-1, keepdims=True)
+    values, decided = _rounded(A.mul(rq.q, A.sub(ge, p)), fmt)
+    constant = (gs == gs[:, :1]).all(axis=-1)  # then g_j - P = 0 exactly: every element is +0
+    _set(values, decided, ~rq.live | constant[:, None], signed_zero(False, fmt))
+    _grad_status(values, decided, rq, bad_g, fmt)
+    return values, decided
+
+
+_KERNELS: dict[tuple[str, bool], Callable] = {
+    ("logsumexp", False): _logsumexp,
+    ("softmax", False): _softmax,
+    ("log_softmax", False): _log_softmax,
+    ("logsumexp", True): _grad_logsumexp,
+    ("softmax", True): _grad_softmax,
+    ("log_softmax", True): _grad_log_softmax,
+}
+
+
+def phase(name: str, layout, g: np.ndarray | None, *, grad: bool):
+    """The fast phase of ``name`` (or its gradient) on the rows of ``layout`` (:class:`._calls.RowLayout`).
+
+    ``g`` is the upstream gradient per row (``(rows,)`` for logsumexp,
+    ``(rows, n)`` otherwise).  Returns ``fast(fmt) -> (values, decided)`` in
+    the output's layout.
+    """
+    kernel = _KERNELS[(name, grad)]
+    reduced = name == "logsumexp" and not grad
+
+    def fast(fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+        A = arith_for(fmt)
+        n_rows, n = layout.n_rows, layout.n
+        shape = (n_rows,) if reduced else (n_rows, n)
+        values = np.empty(shape, dtype=fmt.dtype)
+        decided = np.empty(shape, dtype=bool)
+        step = max(1, BLOCK // max(n, 1))
+        for r0 in range(0, n_rows, step):
+            rows = slice(r0, r0 + step)
+            values[rows], decided[rows] = kernel(A, layout.flat[rows], None if g is None else g[rows], fmt)
+        if reduced:
+            return layout.reduced(values), layout.reduced(decided)
+        return layout.restore(values), layout.restore(decided)
+
+    return fast
