@@ -28,7 +28,7 @@ import gmpy2
 import numpy as np
 
 from . import double_double as dd
-from .eft import two_sum
+from .eft import split, two_sum
 
 __all__ = ["X_MAX", "EXP_REL_DD", "EXP_REL_DOUBLE", "R_MAX", "exp_parts_dd", "exp_parts_double", "TABLE_REL"]
 
@@ -72,6 +72,7 @@ def _table() -> tuple[np.ndarray, np.ndarray, float]:
 
 
 _T_HI, _T_LO, TABLE_REL = _table()
+_T_SPLIT_HI, _T_SPLIT_LO = split(_T_HI)  # Veltkamp halves of the table, for Dekker's products
 _T_HI_DOUBLE_REL = 2.0**-53  # |T_j - RN(T_j)| <= 2**-53 T_j
 
 
@@ -89,12 +90,38 @@ EXP_REL_DD = 2.0**-101
 EXP_REL_DOUBLE = 2.0**-51
 
 
+def _times_rh(p: dd.DD, rh: np.ndarray, rs: tuple[np.ndarray, np.ndarray], ps=None) -> dd.DD:
+    """``p rh`` as an unnormalized pair ``t + e``: Dekker's product with ``rh``'s split ``rs`` (and
+    optionally ``p``'s, ``ps``) computed once; ``pl rh`` added to the error word."""
+    ph, pl = p
+    t = ph * rh
+    ah, al = split(ph) if ps is None else ps
+    e = ah * rs[0]
+    e -= t
+    e += ah * rs[1]
+    e += al * rs[0]
+    e += al * rs[1]
+    e += pl * rh
+    return t, e
+
+
+def _step(p: dd.DD, rh: np.ndarray, rs, c: tuple[float, float]) -> dd.DD:
+    """``c + rh p`` (``|rh p| < |c|``: Fast2Sum is exact)."""
+    t, e = _times_rh(p, rh, rs)
+    s, se = dd.fast_two_sum(c[0], t)
+    se += e
+    se += c[1]
+    return dd.fast_two_sum(s, se)
+
+
 def exp_parts_dd(xh: np.ndarray, xl: np.ndarray) -> tuple[dd.DD, np.ndarray, dd.DD, np.ndarray]:
     """``exp(xh + xl) = 2**k m (1 + theta)``, ``|theta| <= EXP_REL_DD``, for ``|xh| <= X_MAX``.
 
     Returns ``(m, k, q, n)``: the double-word mantissa ``m``, the integer ``k``
-    (int64), the double-word ``q`` (``= expm1(xh + xl)`` to the same relative
-    accuracy where ``n == 0``) and ``n`` (float).
+    (int64), the double-word ``q`` (``= expm1(xh + xl)`` to ``2**-94`` relative
+    where ``n == 0``) and ``n`` (float).  The polynomial runs on ``rh`` alone
+    (products with its split computed once); ``rl`` enters as
+    ``exp(rh + rl) = exp(rh) (1 + rl) + O(rl**2)``, ``rl**2 < 2**-124``.
     """
     n = np.rint(xh * _INV)
     s, e1 = two_sum(xh, -(n * _C1))
@@ -105,20 +132,28 @@ def exp_parts_dd(xh: np.ndarray, xl: np.ndarray) -> tuple[dd.DD, np.ndarray, dd.
     e1 += e3
     e1 += e4
     e1 -= n * _C4
-    r = two_sum(s, e1)
-    rh = r[0]
+    rh, rl = two_sum(s, e1)
+    rs = split(rh)
     tau = _F[9][0] * rh
     for c in (8, 7, 6, 5):
         tau += _F[c][0]
         tau *= rh
-    p = dd.add_float(_F[4], tau)
+    ph, pl = dd.fast_two_sum(_F[4][0], tau)
+    p = (ph, pl + _F[4][1])
     for c in (3, 2):
-        p = dd.add(dd.mul(p, r), _F[c])
-    p = dd.add_float(dd.mul(p, r), 1.0)
-    q = dd.mul(p, r)
+        p = _step(p, rh, rs, _F[c])
+    p = _step(p, rh, rs, (1.0, 0.0))
+    qh, ql = _times_rh(p, rh, rs)  # expm1(rh)
+    ql += rl * (1.0 + qh)  # expm1(rh + rl) = expm1(rh) + rl (1 + expm1(rh)) + O(rl**2)
+    q = dd.fast_two_sum(qh, ql)
     j = (n % _SIZE).astype(np.intp)
-    t = (_T_HI[j], _T_LO[j])
-    m = dd.add(t, dd.mul(t, q))
+    th, tl = _T_HI[j], _T_LO[j]
+    t, e = _times_rh((th, tl), q[0], split(q[0]), (_T_SPLIT_HI[j], _T_SPLIT_LO[j]))
+    e += th * q[1]
+    m_hi, m_lo = dd.fast_two_sum(th, t)  # |T q| < T / 256
+    m_lo += e
+    m_lo += tl
+    m = dd.fast_two_sum(m_hi, m_lo)
     k = ((n - j) / _SIZE).astype(np.int64)
     return m, k, q, n
 
