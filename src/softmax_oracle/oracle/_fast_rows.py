@@ -40,14 +40,18 @@ memory is a fixed multiple of the block, not of the array.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
 from ..formats import Format
 from ..numerics.arith import Arith, arith_for
+from ..numerics import double_double as dd
+from ..numerics.eft import two_sum
 from ..numerics.enclosure import Enclosure, round_enclosure
 from ..rounding import NAN, Rounded, to_bits
+from ._fast_lean import U, lean_log, lean_rows
+from ._fast_lean import decide as lean_decide
 
 __all__ = ["phase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero"]
 
@@ -143,9 +147,8 @@ def classify(x: np.ndarray) -> RowClasses:
     return RowClasses(status, live, is_max, tail, single, k, m, xs)
 
 
-def row_quantities(A: Arith, x: np.ndarray) -> RowQuantities:
-    """The shared quantities of the rows of ``x`` (float64, shape ``(rows, n)``, ``n >= 1``)."""
-    c = classify(x)
+def row_quantities(A: Arith, c: RowClasses) -> RowQuantities:
+    """The shared quantities of the classified rows ``c`` (:func:`classify`)."""
     d = _difference(A, c.xs, c.m[:, None])
     e = where(c.tail, A.exp(d), ZERO)
     t = A.sum(e, axis=-1, keepdims=True)
@@ -181,82 +184,134 @@ def _row_status(values, decided, status, fmt, by_status: dict[int, float]) -> No
 _NAN_ROWS = {1: np.nan, 2: np.nan, 3: np.nan}
 
 
-def _logsumexp(A, x, g, fmt):
-    if x.shape[1] == 0:
-        return np.full(x.shape[0], special(-np.inf, fmt)), np.ones(x.shape[0], dtype=bool)
-    rq = row_quantities(A, x)
-    values, decided = _rounded(A.add(A.from_float(rq.m[:, None]), rq.L), fmt)
-    values, decided = values[:, 0], decided[:, 0]
-    exact_m, _ = _rounded(A.from_float(rq.m), fmt)
-    _set(values, decided, rq.single, exact_m)
-    _row_status(values, decided, rq.status, fmt, {1: np.nan, 2: np.inf, 3: -np.inf})
-    return values, decided
+# -- structural decisions (shared by both paths): exact answers the MPFR engine gives too ----------------
 
 
-def _softmax(A, x, g, fmt):
-    rq = row_quantities(A, x)
-    values, decided = _rounded(rq.q, fmt, sign=1)
-    _set(values, decided, ~rq.live, signed_zero(False, fmt))
-    _row_status(values, decided, rq.status, fmt, _NAN_ROWS)
-    return values, decided
+def _finite_g(g: np.ndarray, reduced: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``g`` with non-finite rows zeroed, and which rows had a non-finite entry."""
+    bad = ~np.isfinite(g) if reduced else ~np.isfinite(g).all(axis=-1)
+    return np.where(bad if reduced else bad[:, None], 0.0, g) + 0.0, bad  # -0.0 -> +0.0 (exact zero)
 
 
-def _log_softmax(A, x, g, fmt):
-    rq = row_quantities(A, x)
-    values, decided = _rounded(A.sub(rq.d, rq.L), fmt, sign=-1)
-    _set(values, decided, ~rq.live, special(-np.inf, fmt))
-    _set(values, decided, rq.live & rq.single[:, None], signed_zero(False, fmt))
-    _row_status(values, decided, rq.status, fmt, _NAN_ROWS)
-    return values, decided
+def _structural(name: str, grad: bool, c: RowClasses, g, values, decided, fmt: Format) -> None:
+    if name == "logsumexp" and not grad:
+        exact_m, _ = _rounded(Enclosure(c.m, np.zeros_like(c.m), np.zeros_like(c.m), 0), fmt)
+        _set(values, decided, c.single, exact_m)
+        _row_status(values, decided, c.status, fmt, {1: np.nan, 2: np.inf, 3: -np.inf})
+        return
+    if not grad:
+        if name == "softmax":
+            _set(values, decided, ~c.live, signed_zero(False, fmt))
+        else:
+            _set(values, decided, ~c.live, special(-np.inf, fmt))
+            _set(values, decided, c.live & c.single[:, None], signed_zero(False, fmt))
+        _row_status(values, decided, c.status, fmt, _NAN_ROWS)
+        return
+    gs, bad = _finite_g(g, name == "logsumexp")
+    if name == "logsumexp":
+        _set(values, decided, ~c.live | (gs[:, None] == 0), signed_zero(False, fmt))
+    elif name == "log_softmax":
+        exact_g, _ = _rounded(Enclosure(gs, np.zeros_like(gs), np.zeros_like(gs), 0), fmt)
+        _set(values, decided, ~c.live, exact_g)
+    else:
+        constant = (gs == gs[:, :1]).all(axis=-1)  # then g_j - P = 0 exactly: every element is +0
+        _set(values, decided, ~c.live | constant[:, None], signed_zero(False, fmt))
+    _set(values, decided, ((c.status != 0) | bad)[:, None], special(np.nan, fmt))
 
 
-def _grad_status(values, decided, rq, bad_g, fmt) -> None:
-    """NaN on rows not ok or with a non-finite upstream gradient (the MPFR engine's precedence)."""
-    _set(values, decided, ((rq.status != 0) | bad_g)[:, None], special(np.nan, fmt))
+# -- the general path: the numerics layer's enclosures -------------------------------------------------
 
 
-def _grad_logsumexp(A, x, g, fmt):
-    rq = row_quantities(A, x)
-    gs = np.where(np.isfinite(g), g, 0.0)[:, None]
-    values, decided = _rounded(A.mul_float(rq.q, np.broadcast_to(gs, x.shape)), fmt, sign=np.sign(gs))
-    _set(values, decided, ~rq.live | (gs == 0), signed_zero(False, fmt))
-    _grad_status(values, decided, rq, ~np.isfinite(g), fmt)
-    return values, decided
-
-
-def _grad_log_softmax(A, x, g, fmt):
-    rq = row_quantities(A, x)
-    bad_g = ~np.isfinite(g).all(axis=-1)
-    gs = np.where(bad_g[:, None], 0.0, g) + 0.0  # -0.0 -> +0.0: the exact value g_j is the rational 0
-    big_g = A.sum(A.from_float(gs), axis=-1, keepdims=True)
-    values, decided = _rounded(A.sub(A.from_float(gs), A.mul(rq.q, big_g)), fmt)
-    exact_g, _ = _rounded(A.from_float(gs), fmt)
-    _set(values, decided, ~rq.live, exact_g)
-    _grad_status(values, decided, rq, bad_g, fmt)
-    return values, decided
-
-
-def _grad_softmax(A, x, g, fmt):
-    rq = row_quantities(A, x)
-    bad_g = ~np.isfinite(g).all(axis=-1)
-    gs = np.where(bad_g[:, None], 0.0, g)
+def _generic(name: str, grad: bool, A: Arith, rq: RowQuantities, g, fmt: Format):
+    if name == "logsumexp" and not grad:
+        values, decided = _rounded(A.add(A.from_float(rq.m[:, None]), rq.L), fmt)
+        return values[:, 0], decided[:, 0]
+    if not grad:
+        if name == "softmax":
+            return _rounded(rq.q, fmt, sign=1)
+        return _rounded(A.sub(rq.d, rq.L), fmt, sign=-1)
+    gs, _ = _finite_g(g, name == "logsumexp")
+    if name == "logsumexp":
+        gs = np.broadcast_to(gs[:, None], rq.live.shape)
+        return _rounded(A.mul_float(rq.q, gs), fmt, sign=np.sign(gs))
     ge = A.from_float(gs)
+    if name == "log_softmax":
+        big_g = A.sum(ge, axis=-1, keepdims=True)
+        return _rounded(A.sub(ge, A.mul(rq.q, big_g)), fmt)
     p = A.sum(A.mul(rq.q, ge), axis=-1, keepdims=True)
-    values, decided = _rounded(A.mul(rq.q, A.sub(ge, p)), fmt)
-    constant = (gs == gs[:, :1]).all(axis=-1)  # then g_j - P = 0 exactly: every element is +0
-    _set(values, decided, ~rq.live | constant[:, None], signed_zero(False, fmt))
-    _grad_status(values, decided, rq, bad_g, fmt)
+    return _rounded(A.mul(rq.q, A.sub(ge, p)), fmt)
+
+
+# -- the lean path (:mod:`._fast_lean`) for the forward functions and logsumexp's gradient ------------------
+
+_DEAD = -745.14  # exp(d) < 2**-1075 below: a softmax there rounds to +0 in every format
+_SAFE = 2.0**-960  # double-double tier: softmax values below are left to the general path
+
+
+def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
+    q = lean_rows(A, c)
+    with np.errstate(over="ignore", invalid="ignore"):  # unknown bounds are not decided
+        if name == "logsumexp" and not grad:
+            L, L_lo, L_err = lean_log(A, c, q)
+            vh, vl = two_sum(c.m[:, None], L)
+            vl = vl + L_lo
+            values, decided = lean_decide(vh, vl, L_err + 8 * U * U * np.abs(vh), fmt)
+            return values[:, 0], decided[:, 0]
+        if name == "log_softmax":
+            L, L_lo, L_err = lean_log(A, c, q)
+            if A.name == "double":
+                vh, vl = two_sum(q.d, -L)
+                rad = q.d_err + L_err
+            else:
+                vh, vl = dd.add((q.d, q.d_lo), (-L, -L_lo))
+                rad = L_err + 8 * U * U * np.abs(vh)
+            return lean_decide(vh, vl, rad, fmt, sign=-1)
+        s_abs = 2.0**-1070
+        if name == "softmax":
+            vh, vl, rad, sign = q.s, q.s_lo, q.s * q.s_rel + s_abs, 1
+        else:  # grad logsumexp: g s
+            gs = np.broadcast_to(_finite_g(g, True)[0][:, None], c.live.shape)
+            if A.name == "double":
+                vh, vl = q.s * gs, 0.0
+                rad = np.abs(vh) * (q.s_rel + 2 * U) + np.abs(gs) * s_abs
+            else:
+                vh, vl = dd.mul_float((q.s, q.s_lo), gs)
+                rad = np.abs(vh) * (q.s_rel + 16 * U * U) + np.abs(gs) * s_abs
+            sign = np.sign(gs)
+        values, decided = lean_decide(vh, vl, rad, fmt, sign=sign)
+        dead = c.tail & (q.d < _DEAD)
+        if A.name != "double":
+            decided &= ~(c.tail & (q.s < _SAFE))
+        _set(values, decided, dead & (np.asarray(sign) > 0), signed_zero(False, fmt))
+        _set(values, decided, dead & (np.asarray(sign) < 0), signed_zero(True, fmt))  # g s, g < 0
     return values, decided
 
 
-_KERNELS: dict[tuple[str, bool], Callable] = {
-    ("logsumexp", False): _logsumexp,
-    ("softmax", False): _softmax,
-    ("log_softmax", False): _log_softmax,
-    ("logsumexp", True): _grad_logsumexp,
-    ("softmax", True): _grad_softmax,
-    ("log_softmax", True): _grad_log_softmax,
-}
+_LEAN = {("logsumexp", False), ("softmax", False), ("log_softmax", False), ("logsumexp", True)}
+
+
+def _block(name: str, grad: bool, A: Arith, x: np.ndarray, g, fmt: Format):
+    """``(values, decided)`` of one block of rows: the lean path, then the general path on the rows
+    it left undecided, then the structural answers."""
+    if x.shape[1] == 0:  # only logsumexp has elements here: -inf per row
+        return np.full(x.shape[0], special(-np.inf, fmt)), np.ones(x.shape[0], dtype=bool)
+    c = classify(x)
+    if (name, grad) not in _LEAN:
+        values, decided = _generic(name, grad, A, row_quantities(A, c), g, fmt)
+        _structural(name, grad, c, g, values, decided, fmt)
+        return values, decided
+    values, decided = _lean(name, grad, A, c, g, fmt)
+    _structural(name, grad, c, g, values, decided, fmt)
+    redo = ~(decided if decided.ndim == 1 else decided.all(axis=-1))
+    if redo.any():
+        sub = classify(x[redo])
+        g_sub = None if g is None else g[redo]
+        v2, d2 = _generic(name, grad, A, row_quantities(A, sub), g_sub, fmt)
+        _structural(name, grad, sub, g_sub, v2, d2, fmt)
+        old_v, old_d = values[redo], decided[redo]
+        values[redo] = np.where(old_d, old_v, v2)
+        decided[redo] = old_d | d2
+    return values, decided
 
 
 def phase(name: str, layout, g: np.ndarray | None, *, grad: bool):
@@ -266,7 +321,6 @@ def phase(name: str, layout, g: np.ndarray | None, *, grad: bool):
     ``(rows, n)`` otherwise).  Returns ``fast(fmt) -> (values, decided)`` in
     the output's layout.
     """
-    kernel = _KERNELS[(name, grad)]
     reduced = name == "logsumexp" and not grad
 
     def fast(fmt: Format) -> tuple[np.ndarray, np.ndarray]:
@@ -278,7 +332,7 @@ def phase(name: str, layout, g: np.ndarray | None, *, grad: bool):
         step = max(1, BLOCK // max(n, 1))
         for r0 in range(0, n_rows, step):
             rows = slice(r0, r0 + step)
-            values[rows], decided[rows] = kernel(A, layout.flat[rows], None if g is None else g[rows], fmt)
+            values[rows], decided[rows] = _block(name, grad, A, layout.flat[rows], None if g is None else g[rows], fmt)
         if reduced:
             return layout.reduced(values), layout.reduced(decided)
         return layout.restore(values), layout.restore(decided)
