@@ -135,8 +135,11 @@ def round_enclosure(enc: Enclosure, fmt: Format, *, sign: np.ndarray | int | Non
     to at most 51 bits turns into one correct rounding.
     """
     shape = np.broadcast_shapes(*(np.shape(f) for f in enc))
-    hi, lo, rad = (np.broadcast_to(np.asarray(f, dtype=np.float64), shape) for f in enc[:3])
-    exp = np.clip(np.broadcast_to(np.asarray(enc.exp, dtype=np.int64), shape), -_EXP_CLIP, _EXP_CLIP)
+    if sign is not None:
+        sign = np.broadcast_to(np.asarray(sign), shape).reshape(-1)
+    flat = (max(1, int(np.prod(shape))),) if shape == () else (int(np.prod(shape)),)
+    hi, lo, rad = (np.broadcast_to(np.asarray(f, dtype=np.float64), shape).reshape(flat) for f in enc[:3])
+    exp = np.clip(np.broadcast_to(np.asarray(enc.exp, dtype=np.int64), shape).reshape(flat), -_EXP_CLIP, _EXP_CLIP)
     known = np.isfinite(rad) & np.isfinite(hi)
     if not isinstance(enc.lo, float):
         known &= np.isfinite(lo)
@@ -157,12 +160,11 @@ def round_enclosure(enc: Enclosure, fmt: Format, *, sign: np.ndarray | int | Non
         lower = np.where(zero, signed, lower)
         upper = np.where(zero, signed, upper)
     if sign is not None:
-        sign = np.asarray(sign)
         lower = np.where((sign > 0) & ~(lower > 0), np.asarray(0.0, dtype=fmt.dtype), lower)
         upper = np.where((sign < 0) & ~(upper < 0), np.asarray(-0.0, dtype=fmt.dtype), upper)
     uint = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}[np.dtype(fmt.dtype).itemsize]
     decided = known & (lower.view(uint) == upper.view(uint)) & ~np.isnan(lower)
-    return lower, decided
+    return lower.reshape(shape), decided.reshape(shape)
 
 
 def _narrow_ends(hi, lo, rad, exp, fmt: Format, *, no_lo: bool) -> tuple[np.ndarray, np.ndarray]:
