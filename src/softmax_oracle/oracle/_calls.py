@@ -19,7 +19,7 @@ import numpy as np
 
 from ..arguments import float_array, grad_output_array, normalize_axis
 from ..formats import Format
-from . import _family, _fast_rows, _pointwise
+from . import _family, _fast_pointwise, _fast_rows, _pointwise
 from ._evaluate import Terms
 from ._rows import Row
 from ._ziv import Term
@@ -51,7 +51,8 @@ class RowLayout:
         self.moved_shape = moved.shape
         self.n = moved.shape[-1]
         self.n_rows = math.prod(moved.shape[:-1])
-        self.flat = np.ascontiguousarray(moved, dtype=np.float64).reshape(self.n_rows, self.n)
+        with np.errstate(invalid="ignore"):  # bfloat16's signalling NaN patterns become quiet NaNs
+            self.flat = np.ascontiguousarray(moved, dtype=np.float64).reshape(self.n_rows, self.n)
 
     def locate(self, i: int) -> tuple[int, int]:
         """``(row, position in the row)`` of flat element ``i`` in the input's layout."""
@@ -90,7 +91,8 @@ class _Rows:
 def _grad_rows(grad_output: Any, layout: RowLayout, reduced: bool) -> np.ndarray:
     """``grad_output`` per row: shape ``(rows,)`` (logsumexp) or ``(rows, n)``."""
     out_shape = tuple(s for i, s in enumerate(layout.shape) if i != layout.axis) if reduced else layout.shape
-    g = grad_output_array(grad_output, out_shape).astype(np.float64)
+    with np.errstate(invalid="ignore"):  # bfloat16's signalling NaN patterns become quiet NaNs
+        g = grad_output_array(grad_output, out_shape).astype(np.float64)
     if reduced:
         return g.reshape(layout.n_rows)
     moved = np.moveaxis(g, layout.axis, -1) if g.ndim else g.reshape(1)
@@ -156,15 +158,17 @@ _POINTWISE_GRAD: dict[str, Callable] = {
 
 
 def _fast_pointwise_phase(name: str, values: np.ndarray, g: np.ndarray | None, shape: tuple[int, ...]):
-    """The fast phase of an elementwise function (none yet)."""
-    return None
+    """The fast phase of an elementwise function (:mod:`._fast_pointwise`)."""
+    return _fast_pointwise.phase(name, values, g, shape)
 
 
 def pointwise_terms(name: str, x: Any, grad_output: Any = None, *, grad: bool = False) -> tuple[Terms, Format]:
     """Terms of sigmoid / log_sigmoid / softplus (or their gradients), elementwise."""
     arr, fmt = float_array(x, "x")
-    values = arr.astype(np.float64).reshape(-1)
-    g = grad_output_array(grad_output, arr.shape).astype(np.float64).reshape(-1) if grad else None
+    with np.errstate(invalid="ignore"):  # bfloat16's signalling NaN patterns become quiet NaNs
+        values = arr.astype(np.float64).reshape(-1)
+    with np.errstate(invalid="ignore"):  # bfloat16's signalling NaN patterns become quiet NaNs
+        g = grad_output_array(grad_output, arr.shape).astype(np.float64).reshape(-1) if grad else None
     if grad:
         term = lambda i: _POINTWISE_GRAD[name](float(values[i]), float(g[i]))  # noqa: E731
         describe = lambda i: f"x = {float(values[i]).hex()}, grad_output = {float(g[i]).hex()}"  # noqa: E731
