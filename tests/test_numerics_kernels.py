@@ -17,7 +17,8 @@ import numpy as np
 import pytest
 
 from softmax_oracle.numerics.arith import DOUBLE, DOUBLE_DOUBLE, Arith
-from softmax_oracle.numerics.enclosure import Enclosure
+from softmax_oracle.formats import FLOAT64
+from softmax_oracle.numerics.enclosure import Enclosure, round_enclosure
 
 N = 20_000 if os.environ.get("CI") else 100_000
 TIERS = [pytest.param(DOUBLE_DOUBLE, id="dd"), pytest.param(DOUBLE, id="double")]
@@ -242,3 +243,32 @@ def test_exact_differences_are_exact(A: Arith):
     with gmpy2.context(**_EXACT):
         truths = [gmpy2.mpfr(a) - gmpy2.mpfr(b) for a, b in zip(x, m)]
     assert_encloses(d, truths, "x - m", exact=True)
+
+
+@pytest.mark.parametrize("A", TIERS)
+def test_sums_and_differences_of_enclosures_with_cancellation_and_scaled_exponents(A: Arith):
+    """exp(x) - exp(y) for x, y close (cancellation) or far apart (2**-140000 against 1)."""
+    rng = np.random.default_rng(9)
+    x = rng.uniform(-1e5, 50, N)
+    y = np.where(rng.random(N) < 0.5, x + rng.normal(0, 1e-9, N), rng.uniform(-1e5, 50, N))
+    out = A.sub(A.exp(A.from_float(x)), A.exp(A.from_float(y)))
+    with gmpy2.context(**_REF):
+        truths = [gmpy2.exp(_mp(a)) - gmpy2.exp(_mp(b)) for a, b in zip(x, y)]
+    assert_encloses(out, truths, "exp(x) - exp(y)")
+    far = np.abs(x - y) > 1
+    assert max_relative_radius(Enclosure(out.hi[far], 0.0, out.rad[far], 0)) <= TIGHT[A.name]
+
+
+@pytest.mark.parametrize("A", TIERS)
+def test_sums_of_zeros_and_empty_axes(A: Arith):
+    zeros = A.sum(A.from_float(np.zeros((3, 5))), axis=-1)
+    assert np.all(zeros.hi == 0) and np.all(zeros.exp <= -(1 << 40))  # radius far below every float
+    values, decided = round_enclosure(zeros, FLOAT64, sign=1)
+    assert decided.all() and not np.signbit(values).any() and not values.any()
+    empty = A.sum(A.from_float(np.zeros((2, 0))), axis=-1)
+    assert np.all(empty.hi == 0) and np.all(empty.rad == 0)
+    tiny = A.sum(A.exp(A.from_float(np.array([[-1e4, -1e4 - 1]]))), axis=-1)
+    with gmpy2.context(**_REF):
+        truth = gmpy2.exp(_mp(-1e4)) + gmpy2.exp(_mp(-1e4 - 1))
+    assert_encloses(tiny, [truth], "a sum far below float64")
+    assert max_relative_radius(tiny) <= 2 * TIGHT[A.name]
