@@ -15,4 +15,15 @@ scaled
     Double-doubles with their own integer exponent (no under- or overflow).
 cast
     One rounding of float64 arrays to float32, float16 and bfloat16.
+enclosure
+    The certified layer's value type, ``Enclosure(hi, lo, rad, exp)``, and
+    ``round_enclosure``, the rounding test of the fast phase.
+arith
+    Enclosure arithmetic with proven bounds in two tiers behind one interface
+    (``arith_for(fmt)``: ``DOUBLE`` or ``DOUBLE_DOUBLE``).
+exp_kernel, transcendental, sums
+    The range-reduced exponential kernels, exp/expm1/log/log1p on enclosures,
+    and certified sums along an axis.
+
+The proofs are in ``docs/error-analysis.md``.
 """
