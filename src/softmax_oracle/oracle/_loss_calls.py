@@ -25,6 +25,7 @@ from ..formats import Format
 from . import _pointwise
 from ._calls import hexlist
 from ._evaluate import Terms
+from ._fast_losses import cross_entropy_phase
 from ._losses import Sample, ce_grad_row, ce_sample, combine_specials, reduce_samples
 from ._rows import Row
 from ._ziv import Term, exact, special
@@ -133,8 +134,13 @@ def cross_entropy_terms(input, target, weight, ignore_index, reduction, label_sm
             a = coeffs(n)
             return Sample(special=math.nan) if a is None else ce_sample(row(n), x[n].tolist(), a)
 
-        return _loss_terms("cross_entropy", sample, m, prob.reduction, den, prob.out_shape, describe), prob.input_format
+        fast = cross_entropy_phase(prob, float(eps), grad=False)
+        return _loss_terms("cross_entropy", sample, m, prob.reduction, den, prob.out_shape, describe,
+                           fast), prob.input_format
     factor = _factors(grad_output, prob.reduction, prob.out_shape, den)
+    g = grad_output_array(grad_output, prob.out_shape if prob.reduction == "none" else ())
+    with np.errstate(invalid="ignore"):  # bfloat16's signalling NaN patterns become quiet NaNs
+        fast = cross_entropy_phase(prob, float(eps), grad=True, grad_output=g.astype(np.float64))
     grads = _Cache()
 
     def row_grad(n: int) -> list[Term]:
@@ -144,7 +150,7 @@ def cross_entropy_terms(input, target, weight, ignore_index, reduction, label_sm
         return ce_grad_row(row(n), a, factor(n), n_classes)
 
     return _restore("grad.cross_entropy", lambda n, c: grads(n, lambda: row_grad(n))[c], prob,
-                    lambda n: describe(n)), prob.input_format
+                    lambda n: describe(n), fast), prob.input_format
 
 
 def _restore(name: str, element: Callable[[int, int], Term], prob, describe, fast=None) -> Terms:
