@@ -156,3 +156,13 @@ def test_bfloat16_values_are_rounded_once():
     values, decided = pointwise("softplus", _f64(x), None, BFLOAT16)
     reference = oracle.softplus(x, engine="mpfr")
     assert _mismatches(values, decided, reference, BFLOAT16).size == 0 and values.dtype == ml_dtypes.bfloat16
+
+
+def test_softplus_of_tiny_logits_is_decided_in_float64():
+    """Regression: log(1 + e) with e = 1 - 2**-448 left m - 1 as an unnormalized pair (0, lo), and the
+    product of the resulting wide interval overflowed its radius; 17% of tiny x went to phase 2."""
+    x = np.ldexp(np.random.default_rng(3).normal(0, 1, 2000), np.random.default_rng(4).integers(-1074, -20, 2000))
+    for name in ("softplus", "log_sigmoid"):
+        values, decided = pointwise(name, x, None, FLOAT64)
+        assert decided.all()
+        assert _mismatches(values, decided, getattr(oracle, name)(x, engine="mpfr"), FLOAT64).size == 0

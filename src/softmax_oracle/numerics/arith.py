@@ -136,10 +136,21 @@ class Arith:
             return np.ldexp(a.hi, shift), lo, np.ldexp(a.rad, shift)
 
     def _finish(self, hi: np.ndarray, lo: np.ndarray, rad: np.ndarray, exp) -> Enclosure:
-        """Normalize ``(hi, lo)`` and round the radius formula ``rad`` (in units of ``2**exp``) up."""
+        """Normalize ``(hi, lo)`` and round the radius formula ``rad`` (in units of ``2**exp``) up.
+
+        Where the radius exceeds the centre (an interval much wider than its
+        midpoint, e.g. after a cancellation), the scale follows the radius
+        instead, ``1/2 <= rad < 1``, so that products of such enclosures cannot
+        overflow; the bits of ``hi`` and ``lo`` shifted below ``2**-1074`` then
+        (less than ``2**-1073``) are covered by ``TINY``.
+        """
         mant, k = np.frexp(hi)
-        shift = -k
         with np.errstate(invalid="ignore", over="ignore"):  # unknown elements (rad inf/nan) stay unknown
+            wide = (rad > np.abs(hi)) & np.isfinite(rad)
+            if wide.any():
+                k = np.where(wide, np.maximum(k, np.frexp(rad)[1]), k)
+                mant = np.where(wide, np.ldexp(hi, -k), mant)
+            shift = -k
             rad = np.ldexp(rad, shift)
             rad *= UP
             rad += TINY

@@ -25,6 +25,7 @@ from __future__ import annotations
 import gmpy2
 import numpy as np
 
+from . import double_double as dd
 from . import enclosure as en
 from .arith import TINY, UP, Arith
 from .eft import two_prod
@@ -216,7 +217,9 @@ def log(A: Arith, a: Enclosure) -> Enclosure:
     lo = a.lo if isinstance(a.lo, float) else np.where(positive, a.lo, 0.0) * scale
     rad = np.where(positive, a.rad, 0.0) * scale
     e = np.where(positive, np.subtract(a.exp, up, dtype=np.int64), 0)
-    z = en.normalized(Enclosure(m - 1.0, lo, rad, 0))  # m - 1 exact (Sterbenz)
+    # m - 1 exact (Sterbenz); Fast2Sum renormalizes the pair when m - 1 is small or 0 (|m - 1| >= |lo| or m = 1)
+    z = en.normalized(Enclosure(*dd.fast_two_sum(m - 1.0, lo), rad, 0)) if not isinstance(lo, float) else \
+        en.normalized(Enclosure(m - 1.0, lo, rad, 0))
     z = A._prepare(z)
     lz = log1p(A, z)
     ef = e.astype(np.float64)
