@@ -22,7 +22,7 @@ from ..arguments import (
     pair_problem,
 )
 from ..formats import Format
-from . import _pointwise
+from . import _fast_binary, _pointwise
 from ._calls import hexlist
 from ._evaluate import Terms
 from ._fast_losses import cross_entropy_phase
@@ -332,17 +332,49 @@ def _bce_grad(pv: float, yv: float, wv: float, f: mpq | None) -> Term:
     return special(combine_specials(infinite)) if infinite else exact(total)
 
 
+def _binary_fast(kernel, arrays, reduction: str, shape: tuple[int, ...], g: np.ndarray | None = None):
+    """The fast phase of an elementwise loss (:mod:`._fast_binary`), reshaped to the output.
+
+    None for the reduced values: their enclosure goes through 0-d arithmetic in
+    which ``numerics.arith`` leaves the low word unscaled when it renormalizes
+    (``isinstance(lo, float)`` holds for a NumPy float64 scalar), giving a
+    wrong float64 mean (``binary_cross_entropy([0.46308625], [1.0])``: one
+    ULP low); the MPFR engine rounds them until that is fixed.
+    """
+    if reduction != "none" and g is None:
+        return None
+    out_shape = shape if reduction == "none" or g is not None else ()
+
+    def fast(fmt: Format):
+        extra = () if g is None else (g,)
+        values, decided = kernel(*arrays, reduction, *extra, fmt)
+        return values.reshape(out_shape), decided.reshape(out_shape)
+
+    return fast
+
+
+def _binary_grad_output(grad_output: Any, reduction: str, shape: tuple[int, ...]) -> np.ndarray:
+    g = grad_output_array(grad_output, shape if reduction == "none" else ())
+    with np.errstate(invalid="ignore"):  # bfloat16's signalling NaN patterns become quiet NaNs
+        g = g.astype(np.float64)
+    return g.reshape(-1) if reduction == "none" else g.reshape(())
+
+
 def binary_cross_entropy_terms(input, target, weight, reduction, *, grad=False, grad_output=None) -> tuple[Terms, Format]:
     prob = binary_problem(input, target, weight, reduction, probabilities=True)
     xs, ys, ws, _ = _elementwise(prob)
     describe = _binary_describe(xs, ys, ws)
     n = xs.size
+    shape = prob.input.shape
     if not grad:
+        fast = _binary_fast(_fast_binary.bce, (xs, ys, ws), prob.reduction, shape)
         return _loss_terms("binary_cross_entropy", lambda i: _bce_sample(*_at(i, xs, ys, ws)), n, prob.reduction,
-                           mpq(n), prob.input.shape, describe), prob.input_format
-    factor = _factors(grad_output, prob.reduction, prob.input.shape, mpq(n))
+                           mpq(n), shape, describe, fast), prob.input_format
+    factor = _factors(grad_output, prob.reduction, shape, mpq(n))
+    g = _binary_grad_output(grad_output, prob.reduction, shape)
+    fast = _binary_fast(_fast_binary.grad_bce, (xs, ys, ws), prob.reduction, shape, g)
     return Terms("grad.binary_cross_entropy", lambda i: _bce_grad(*_at(i, xs, ys, ws), factor(i)),
-                 prob.input.shape, describe), prob.input_format
+                 shape, describe, fast), prob.input_format
 
 
 def _binary_describe(xs, ys, ws):
@@ -387,9 +419,13 @@ def binary_cross_entropy_with_logits_terms(input, target, weight, reduction, pos
     xs, ys, ws, pws = _elementwise(prob)
     describe = _binary_describe(xs, ys, ws)
     n = xs.size
+    shape = prob.input.shape
     if not grad:
+        fast = _binary_fast(_fast_binary.bce_with_logits, (xs, ys, ws, pws), prob.reduction, shape)
         return _loss_terms("binary_cross_entropy_with_logits", lambda i: _bcel_sample(*_at(i, xs, ys, ws, pws)), n,
-                           prob.reduction, mpq(n), prob.input.shape, describe), prob.input_format
-    factor = _factors(grad_output, prob.reduction, prob.input.shape, mpq(n))
+                           prob.reduction, mpq(n), shape, describe, fast), prob.input_format
+    factor = _factors(grad_output, prob.reduction, shape, mpq(n))
+    g = _binary_grad_output(grad_output, prob.reduction, shape)
+    fast = _binary_fast(_fast_binary.grad_bce_with_logits, (xs, ys, ws, pws), prob.reduction, shape, g)
     return Terms("grad.binary_cross_entropy_with_logits", lambda i: _bcel_grad(*_at(i, xs, ys, ws, pws), factor(i)),
-                 prob.input.shape, describe), prob.input_format
+                 shape, describe, fast), prob.input_format
