@@ -195,3 +195,11 @@ def test_auto_equals_mpfr_on_a_million_elements(fmt: str) -> None:
                         assert_same_bits(auto, mpfr, f"{function} grad={grad} {fmt} {regime} seed={seed}")
                         compared += auto.size
         seed += 1
+
+
+def test_reduced_binary_loss_of_one_element_matches_mpfr() -> None:
+    """A float64 mean of BCE came out one ULP low through 0-d enclosure arithmetic (its low word unscaled)."""
+    p, y = np.array([0.46308625]), np.array([1.0])
+    for reduction in ("mean", "sum"):
+        auto, mpfr = both("binary_cross_entropy", False, (p, y), {"reduction": reduction})
+        assert_same_bits(auto, mpfr, f"binary_cross_entropy {reduction}")
