@@ -77,7 +77,7 @@ class Arith:
     def to_float(self, a: Enclosure) -> np.ndarray:
         """The centre ``2**exp (hi + lo)`` rounded to float64 (for choosing branches, not for results)."""
         with np.errstate(over="ignore"):  # a huge centre: inf is the approximation
-            return np.ldexp(a.hi + a.lo, np.clip(a.exp, -4000, 4000))
+            return np.ldexp(a.hi + a.lo, np.clip(a.exp, -4000, 4000).astype(np.int32))
 
     # -- tier-specific (the subclasses) -------------------------------------------------------
     def add(self, a: Enclosure, b: Enclosure) -> Enclosure:  # pragma: no cover - abstract
@@ -128,9 +128,10 @@ class Arith:
     def _aligned(self, a: Enclosure, exp: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``a``'s fields in units of ``2**exp`` (``exp >= a.exp``); the bits lost below ``2**-1074``
         are covered by the ``TINY`` every operation adds to its radius."""
-        shift = np.maximum(np.subtract(a.exp, exp), _SHIFT_MIN)
+        shift = np.subtract(a.exp, exp)
         if not np.any(shift):
             return a.hi, a.lo, a.rad
+        shift = np.clip(shift, _SHIFT_MIN, -_SHIFT_MIN).astype(np.int32)  # ldexp is slow with int64
         lo = a.lo if isinstance(a.lo, float) else np.ldexp(a.lo, shift)
         with np.errstate(over="ignore"):  # a zero's radius scaled up past 2**1024: unknown, as it should
             return np.ldexp(a.hi, shift), lo, np.ldexp(a.rad, shift)

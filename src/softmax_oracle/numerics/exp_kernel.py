@@ -76,6 +76,13 @@ _T_SPLIT_HI, _T_SPLIT_LO = split(_T_HI)  # Veltkamp halves of the table, for Dek
 _T_HI_DOUBLE_REL = 2.0**-53  # |T_j - RN(T_j)| <= 2**-53 T_j
 
 
+def _split_index(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``n = 256 k + j``, ``0 <= j < 256``, for integral float ``n`` (exact: scaling by 2**-8 and floor)."""
+    kf = np.floor(n * (1.0 / _SIZE))
+    j = n - kf * _SIZE
+    return kf.astype(np.int32), j.astype(np.intp)
+
+
 def _inv_factorial_dd(k: int) -> tuple[float, float]:
     q = Fraction(1, math.factorial(k))
     hi = float(q)
@@ -146,15 +153,14 @@ def exp_parts_dd(xh: np.ndarray, xl: np.ndarray) -> tuple[dd.DD, np.ndarray, dd.
     qh, ql = _times_rh(p, rh, rs)  # expm1(rh)
     ql += rl * (1.0 + qh)  # expm1(rh + rl) = expm1(rh) + rl (1 + expm1(rh)) + O(rl**2)
     q = dd.fast_two_sum(qh, ql)
-    j = (n % _SIZE).astype(np.intp)
-    th, tl = _T_HI[j], _T_LO[j]
-    t, e = _times_rh((th, tl), q[0], split(q[0]), (_T_SPLIT_HI[j], _T_SPLIT_LO[j]))
+    k, j = _split_index(n)
+    th, tl = np.take(_T_HI, j), np.take(_T_LO, j)
+    t, e = _times_rh((th, tl), q[0], split(q[0]), (np.take(_T_SPLIT_HI, j), np.take(_T_SPLIT_LO, j)))
     e += th * q[1]
     m_hi, m_lo = dd.fast_two_sum(th, t)  # |T q| < T / 256
     m_lo += e
     m_lo += tl
     m = dd.fast_two_sum(m_hi, m_lo)
-    k = ((n - j) / _SIZE).astype(np.int64)
     return m, k, q, n
 
 
@@ -174,12 +180,11 @@ def exp_parts_double(xh: np.ndarray, xl: np.ndarray | float = 0.0) -> tuple[np.n
         p *= r
     p += 1.0
     q = p * r
-    j = (n % _SIZE).astype(np.intp)
-    th = _T_HI[j]
+    k, j = _split_index(n)
+    th = np.take(_T_HI, j)
     m = th * q
-    m += _T_LO[j]
+    m += np.take(_T_LO, j)
     m += th
-    k = ((n - j) / _SIZE).astype(np.int64)
     return m, k, q, n
 
 
@@ -191,9 +196,10 @@ def expm1_mid_dd(q: dd.DD, n: np.ndarray, k: np.ndarray, q_rel: float) -> tuple[
     its error bound (absolute, before the final rounding-up), given the relative
     error ``q_rel`` of ``q``.
     """
-    j = (n % _SIZE).astype(np.intp)
-    th = np.ldexp(_T_HI[j], k)
-    tl = np.ldexp(_T_LO[j], k)
+    j = _split_index(n)[1]
+    k = np.asarray(k, dtype=np.int32)
+    th = np.ldexp(np.take(_T_HI, j), k)
+    tl = np.ldexp(np.take(_T_LO, j), k)
     t = (th, tl)
     base = dd.fast_two_sum(th - 1.0, tl)
     tq = dd.mul(t, q)
@@ -205,10 +211,11 @@ def expm1_mid_dd(q: dd.DD, n: np.ndarray, k: np.ndarray, q_rel: float) -> tuple[
 
 def expm1_mid_double(q: np.ndarray, n: np.ndarray, k: np.ndarray, q_rel: float) -> tuple[np.ndarray, np.ndarray]:
     """:func:`expm1_mid_dd` in the double tier: ``(2**k T_hi - 1) + (2**k T_lo + 2**k T_hi q)``."""
-    j = (n % _SIZE).astype(np.intp)
-    th = np.ldexp(_T_HI[j], k)
+    j = _split_index(n)[1]
+    k = np.asarray(k, dtype=np.int32)
+    th = np.ldexp(np.take(_T_HI, j), k)
     tq = th * q
-    out = np.ldexp(_T_LO[j], k) + tq
+    out = np.ldexp(np.take(_T_LO, j), k) + tq
     out += th - 1.0
     u = 2.0**-53
     err = np.abs(tq) * (q_rel + 2 * u) + th * TABLE_REL + 2 * u * np.abs(out)

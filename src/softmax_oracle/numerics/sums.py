@@ -51,7 +51,7 @@ def enclosure_sum(A, a: Enclosure, axis: int | None, keepdims: bool, *, levels: 
         return _keep(Enclosure(zero, 0.0 if not keep_lo else zero.copy(), zero.copy(), np.zeros(out_shape, np.int64)),
                      shape, axis, keepdims)
     big = np.max(np.where(hi == 0, _ZERO_EXP, exp), axis=-1, keepdims=True)
-    shift = np.maximum(exp - big, -2000)
+    shift = np.clip(exp - big, -2000, 2000).astype(np.int32)  # ldexp is slow with int64 exponents
     with np.errstate(over="ignore", invalid="ignore"):  # unknown or scaled-up zero radii: unknown
         h = np.ldexp(hi, shift)
         r = np.ldexp(rad, shift)

@@ -77,16 +77,24 @@ def _patch(base: Enclosure, mask: np.ndarray, make) -> Enclosure:
 _BLOCK = 4096  # elements per block: the kernels' ~100 temporaries stay in the L2 cache
 
 
-def _join(pieces: list[Enclosure], shape: tuple[int, ...]) -> Enclosure:
-    fields = []
-    for i in range(4):
-        parts = [p[i] for p in pieces]
-        if all(isinstance(f, float) for f in parts):
-            fields.append(parts[0])
-        else:
-            fields.append(np.concatenate([np.broadcast_to(f, np.shape(p.hi)).ravel() for f, p in zip(parts, pieces)])
-                          .reshape(shape))
-    return Enclosure(*fields)
+def _blocks(A: Arith, a: Enclosure, shape: tuple[int, ...], want_exp: bool, want_expm1: bool):
+    """:func:`_exp_expm1` on blocks of :data:`_BLOCK` elements, written into preallocated outputs."""
+    size = int(np.prod(shape))
+    flat = Enclosure(*(f if isinstance(f, float) else f.reshape(-1) for f in a))
+    wanted = (want_exp, want_expm1)
+    double = A.name == "double"
+    outs = [Enclosure(np.empty(size), 0.0 if double else np.empty(size), np.empty(size), np.empty(size, np.int64))
+            if w else None for w in wanted]
+    for i in range(0, size, _BLOCK):
+        part = slice(i, i + _BLOCK)
+        results = _exp_expm1(A, Enclosure(*(f if isinstance(f, float) else f[part] for f in flat)), *wanted)
+        for out, res in zip(outs, results):
+            if out is not None:
+                for dst, src in zip(out, res):
+                    if not isinstance(dst, float):
+                        dst[part] = src
+    return tuple(None if o is None else Enclosure(*(f if isinstance(f, float) else f.reshape(shape) for f in o))
+                 for o in outs)
 
 
 def exp_expm1(A: Arith, a: Enclosure, *, want_exp: bool = True, want_expm1: bool = True):
@@ -99,16 +107,13 @@ def exp_expm1(A: Arith, a: Enclosure, *, want_exp: bool = True, want_expm1: bool
     a = _fields(a, shape)
     size = int(np.prod(shape))
     if size > 2 * _BLOCK:
-        flat = Enclosure(*(f if isinstance(f, float) else f.reshape(-1) for f in a))
-        outs = [_exp_expm1(A, Enclosure(*(f if isinstance(f, float) else f[i:i + _BLOCK] for f in flat)),
-                           want_exp, want_expm1) for i in range(0, size, _BLOCK)]
-        return tuple(_join([o[j] for o in outs], shape) if outs[0][j] is not None else None for j in range(2))
+        return _blocks(A, a, shape, want_exp, want_expm1)
     return _exp_expm1(A, a, want_exp, want_expm1)
 
 
 def _exp_expm1(A: Arith, a: Enclosure, want_exp: bool, want_expm1: bool):
     shape = _shape(a)
-    e = np.clip(a.exp, -4000, 4000)
+    e = np.clip(a.exp, -4000, 4000).astype(np.int32)  # ldexp is 17x slower with int64 exponents
     double = A.name == "double"
     exact = not np.any(a.rad)
     with np.errstate(over="ignore", invalid="ignore"):  # huge or unknown arguments: handled by the masks
@@ -194,7 +199,7 @@ def _log1p_core(A: Arith, z: Enclosure, zd: np.ndarray) -> Enclosure:
     e, m = exp_expm1(A, y)
     d = A.div(A.sub(z, m), e)
     with np.errstate(over="ignore", invalid="ignore"):  # unknown elements stay unknown
-        dmax = np.ldexp((np.abs(d.hi) + d.rad) * UP, np.clip(d.exp, -4000, 4000))
+        dmax = np.ldexp((np.abs(d.hi) + d.rad) * UP, np.clip(d.exp, -4000, 4000).astype(np.int32))
         small = dmax <= 0.25
         f = dmax * dmax / (3.0 * np.maximum(1.0 - dmax, 0.5)) * UP + 2.0**-1000  # |theta| <= dmax * f
         widen = 2.0 * (np.abs(d.hi) + d.rad) * f * UP  # covers theta: g' = 1 - D >= 3/4 on |D| <= 1/4
