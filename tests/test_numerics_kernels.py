@@ -272,3 +272,37 @@ def test_sums_of_zeros_and_empty_axes(A: Arith):
         truth = gmpy2.exp(_mp(-1e4)) + gmpy2.exp(_mp(-1e4 - 1))
     assert_encloses(tiny, [truth], "a sum far below float64")
     assert max_relative_radius(tiny) <= 2 * TIGHT[A.name]
+
+
+@pytest.mark.parametrize("A", TIERS)
+def test_radii_propagate_to_every_point_of_the_operands_intervals(A: Arith):
+    """The operations enclose f(a*, b*) for a*, b* anywhere in the operands' intervals (their ends here)."""
+    rng = np.random.default_rng(12)
+    n = N // 10
+    a = rng.uniform(-3, 3, n)
+    b = rng.uniform(0.5, 4, n) * rng.choice([-1, 1], n)
+    ra = np.abs(a) * np.ldexp(1.0, rng.integers(-100, -20, n))
+    rb = np.abs(b) * np.ldexp(1.0, rng.integers(-100, -20, n))
+    ea = A.from_float(a)
+    eb = A.from_float(b)
+    ea = Enclosure(ea.hi, ea.lo, np.ldexp(ra, -ea.exp), ea.exp)  # radius ra around a
+    eb = Enclosure(eb.hi, eb.lo, np.ldexp(rb, -eb.exp), eb.exp)
+    sa = rng.choice([-1, 1], n)
+    sb = rng.choice([-1, 1], n)
+    with gmpy2.context(**_EXACT):
+        pa = [gmpy2.mpfr(x) + s * gmpy2.mpfr(r) for x, s, r in zip(a, sa, ra)]
+        pb = [gmpy2.mpfr(x) + s * gmpy2.mpfr(r) for x, s, r in zip(b, sb, rb)]
+        sums = [x + y for x, y in zip(pa, pb)]
+        products = [x * y for x, y in zip(pa, pb)]
+    with gmpy2.context(**_REF):
+        quotients = [x / y for x, y in zip(pa, pb)]
+        exps = [gmpy2.exp(x) for x in pa]
+        logs = [gmpy2.log(abs(y)) for y in pb]
+        log1ps = [gmpy2.log1p(x / 8) for x in pa]
+    assert_encloses(A.add(ea, eb), sums, "a* + b*")
+    assert_encloses(A.mul(ea, eb), products, "a* b*")
+    assert_encloses(A.div(ea, eb), quotients, "a* / b*")
+    assert_encloses(A.exp(ea), exps, "exp(a*)")
+    abs_b = Enclosure(np.abs(eb.hi), np.abs(eb.lo) if not isinstance(eb.lo, float) else 0.0, eb.rad, eb.exp)
+    assert_encloses(A.log(abs_b), logs, "log |b*|")
+    assert_encloses(A.log1p(A.scale(ea, -3)), log1ps, "log1p(a*/8)")
