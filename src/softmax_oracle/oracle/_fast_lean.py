@@ -14,7 +14,8 @@ a few operations: at most ``8u`` relative).
 
 Double tier (row ``x``, maximum ``m`` reached ``k`` times):
 
-1. ``d = fl(x - m)``: ``|d - (x - m)| <= u |d|``.
+1. ``d = fl(x - m)`` and its error ``d_lo`` (TwoSum): ``x - m = d + d_lo``
+   exactly, ``|d_lo| <= u |d|``.
 2. ``e = 2**k M`` from :func:`~softmax_oracle.numerics.exp_kernel.exp_parts_double`
    on ``max(d, -X_MAX)`` (``|M / exp(d) - 1| <= EXP_REL_DOUBLE = 2**-51``), then
    ``ldexp``, exact unless it underflows (absolute ``2**-1075``); below
@@ -33,13 +34,15 @@ Double tier (row ``x``, maximum ``m`` reached ``k`` times):
    ``|s_true - s| <= GROW (rho + sigma + u) s + 2**-1074``.
 6. ``L = log1p(T)`` (``k = 1``) or ``log(S)``: one per row, with the numerics
    layer's enclosures (cheap: one element per row); ``L_err`` its radius.
-7. log_softmax ``v = fl(d - L)``: ``|v_true - v| <= GROW (u |d| + L_err + u |v|)``.
+7. log_softmax ``(d + d_lo) - L``: TwoSums, so only the low word is rounded
+   (``u`` of it, twice) besides ``L_err``.
 
 The double-double tier replaces ``d`` by TwoSum's exact pair, the kernel by
 :func:`~softmax_oracle.numerics.exp_kernel.exp_parts_dd` (``2**-101``), the
-sums and quotient by double-word operations whose errors are bounded the same
-way with ``4 u**2`` per addition (``8 u**2`` per product, ``32 u**2`` per
-quotient; the numerics layer's constants).
+sums by double-word additions (``4 u**2`` each, relative to the partial sum),
+and the softmax by ``e * (1 / S)`` with ``1 / S`` once per row (a quotient,
+``ERR_DIV = 32 u**2``) and one product per element (``ERR_MUL = 8 u**2``):
+the numerics layer's constants for its double-word operations.
 
 The rounding test (:func:`decide`) rounds ``v - r`` and ``v + r`` (computed
 with ``2u |v|`` more, which covers their own rounding) once to the target
@@ -57,10 +60,11 @@ import numpy as np
 
 from ..formats import Format
 from ..numerics import double_double as dd
+from ..numerics.arith import DOUBLE_DOUBLE as _DD
 from ..numerics.arith import Arith
 from ..numerics.cast import round_to_format
 from ..numerics.eft import two_sum
-from ..numerics.enclosure import Enclosure, normalized
+from ..numerics.enclosure import Enclosure, normalized, round_enclosure
 from ..numerics.exp_kernel import EXP_REL_DD, EXP_REL_DOUBLE, X_MAX, exp_parts_dd, exp_parts_double
 
 __all__ = ["LeanRows", "lean_rows", "lean_log", "decide", "tree_sum", "GROW", "U"]
@@ -161,7 +165,7 @@ def lean_rows(A: Arith, c) -> LeanRows:
 
 
 def _lean_double(A, c, n, m, k) -> LeanRows:
-    d = c.xs - m
+    d, d_lo = two_sum(c.xs, -np.broadcast_to(m, c.xs.shape))  # d + d_lo = x - m exactly (|d_lo| <= u|d|)
     ad = np.abs(d)
     me, ke, _, _ = exp_parts_double(np.maximum(d, -X_MAX))
     e = np.where(c.tail, np.ldexp(me, ke), 0.0)
@@ -174,7 +178,7 @@ def _lean_double(A, c, n, m, k) -> LeanRows:
     s = np.where(c.live, num / S, 0.0)
     rho = np.where(c.tail, EXP_REL_DOUBLE + 2.0**-52 * ad, 0.0)
     s_rel = (rho + (S_err / S + U)) * GROW
-    return LeanRows(d, 0.0, U * ad, s, 0.0, s_rel, T, T_err, S, 0.0, S_err)
+    return LeanRows(d, d_lo, 0.0, s, 0.0, s_rel, T, T_err, S, 0.0, S_err)
 
 
 def _lean_dd(A, c, n, m, k) -> LeanRows:
@@ -188,13 +192,12 @@ def _lean_dd(A, c, n, m, k) -> LeanRows:
     T_err = GROW * (levels * 4 * U * U * np.abs(Th) + EXP_REL_DD * np.abs(Th)) + n * ETA
     Sh, Sl = dd.add_float((Th, Tl), np.broadcast_to(k, Th.shape))
     S_err = (T_err + 4 * U * U * Sh) * GROW
-    num_h = np.where(c.is_max, 1.0, eh)
-    num_l = np.where(c.is_max, 0.0, el)
-    qh, ql = dd.div((num_h, num_l), (np.broadcast_to(Sh, eh.shape), np.broadcast_to(Sl, eh.shape)))
-    s = np.where(c.live, qh, 0.0)
-    s_lo = np.where(c.live, ql, 0.0)
-    rho = np.where(c.tail, EXP_REL_DD, 0.0)
-    s_rel = (rho + (S_err / Sh + 32 * U * U)) * GROW
+    inv = dd.div((np.ones_like(Sh), np.zeros_like(Sh)), (Sh, Sl))  # 1/S once per row, then products
+    qh, ql = dd.mul((eh, el), (np.broadcast_to(inv[0], eh.shape), np.broadcast_to(inv[1], eh.shape)))
+    s = np.where(c.is_max, inv[0], np.where(c.live, qh, 0.0))
+    s_lo = np.where(c.is_max, inv[1], np.where(c.live, ql, 0.0))
+    rho = np.where(c.tail, EXP_REL_DD + _DD.ERR_MUL, 0.0)
+    s_rel = (rho + (S_err / Sh + _DD.ERR_DIV)) * GROW
     return LeanRows(dh, dl, 0.0, s, s_lo, s_rel, Th, T_err, Sh, Sl, S_err, Tl)
 
 
@@ -206,11 +209,15 @@ def decide(v: np.ndarray, v_lo, rad: np.ndarray, fmt: Format, sign: int | np.nda
     formats: the ends ``v -+ r``, ``r = rad + |v_lo| + 2u|v| + 2**-1070``
     (which covers their own rounding) are rounded once to ``fmt`` and their
     bits compared; a known sign clamps the end that crosses zero to the
-    signed zero.  float64 (``v + v_lo`` a double-word, ``v`` its rounding):
-    decided where ``r' = |v_lo| + rad`` is below half the smaller of the two
-    gaps around ``v`` (half its spacing, a quarter at a power of two), so the
-    interval lies strictly inside ``v``'s rounding interval, or, for
-    ``v = 0``, where the sign is known and ``r' < 2**-1076``.
+    signed zero.  The elements this leaves undecided (``r`` is wider than the
+    interval) are tested again exactly, with the double-word ends, by
+    :func:`~softmax_oracle.numerics.enclosure.round_enclosure`: a value a
+    tiny ``L`` away from a midpoint ``d`` (log_softmax) is decided there.
+    float64 (``v + v_lo`` a double-word, ``v`` its rounding): decided where
+    ``r' = |v_lo| + rad`` is below half the smaller of the two gaps around
+    ``v`` (half its spacing, a quarter at a power of two), so the interval
+    lies strictly inside ``v``'s rounding interval, or, for ``v = 0``, where
+    the sign is known and ``r' < 2**-1076``.
     """
     if fmt.name == "float64":
         return _decide_float64(v, v_lo, rad, sign)
@@ -220,24 +227,56 @@ def decide(v: np.ndarray, v_lo, rad: np.ndarray, fmt: Format, sign: int | np.nda
         r += 2.0**-1070
         lo = v - r
         hi = v + r
+        sg = np.broadcast_to(np.asarray(sign), np.shape(v))
         if np.any(sign):
-            lo = np.where((np.asarray(sign) > 0) & ~(lo > 0), 0.0, lo)
-            hi = np.where((np.asarray(sign) < 0) & ~(hi < 0), -0.0, hi)
+            lo = np.where((sg > 0) & ~(lo > 0), 0.0, lo)
+            hi = np.where((sg < 0) & ~(hi < 0), -0.0, hi)
         a = round_to_format(lo, fmt)
         b = round_to_format(hi, fmt)
     uint = _UINT[np.dtype(fmt.dtype).itemsize]
     ok = (a.view(uint) == b.view(uint)) & np.isfinite(rad) & ~np.isnan(v)
+    again = ~ok & np.isfinite(rad) & np.isfinite(v) & (rad < 2.0**-30 * np.abs(v))
+    if again.any():
+        a = np.array(a, copy=True)
+        ok = np.array(ok, copy=True)
+        a[again], ok[again] = _decide_pairs(*(np.broadcast_to(f, np.shape(v))[again] for f in (v, v_lo, rad, sg)), fmt)
     return a, ok
 
 
+def _decide_pairs(v, v_lo, rad, sign, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+    """The exact test: each end ``v + (v_lo -+ rad)`` as a double-word (the low word rounded outward),
+    rounded to float64 *to odd* and then to ``fmt``: one correct rounding (Boldo & Melquiond)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # an end beyond the range rounds to inf: a bound
+        r = rad + 2.0**-1070
+        ends = []
+        for low, direction in ((np.nextafter(v_lo - r, -np.inf), -1), (np.nextafter(v_lo + r, np.inf), 1)):
+            e = round_to_format(dd.round_to_odd(two_sum(v, low)), fmt)
+            if direction < 0:
+                e = np.where((sign > 0) & ~(e > 0), np.asarray(0.0, dtype=fmt.dtype), e)
+            else:
+                e = np.where((sign < 0) & ~(e < 0), np.asarray(-0.0, dtype=fmt.dtype), e)
+            ends.append(np.asarray(e, dtype=fmt.dtype))
+    uint = _UINT[np.dtype(fmt.dtype).itemsize]
+    return ends[0], (ends[0].view(uint) == ends[1].view(uint)) & ~np.isnan(ends[0].astype(np.float64))
+
+
 def _decide_float64(v, v_lo, rad, sign) -> tuple[np.ndarray, np.ndarray]:
+    """See :func:`decide`: with ``a = |v|`` and ``delta = v_lo`` towards larger magnitudes, decided
+    where ``rad`` is below both ``h_out - delta`` and ``h_in + delta`` (``h`` half the gap on each side;
+    the inner gap is half as wide at a power of two).  Those margins are computed with one rounding
+    each (exact by Sterbenz when ``delta`` is near ``h``), then shrunk by ``2**-51``."""
     with np.errstate(over="ignore", invalid="ignore"):  # unknown radii (inf, NaN) are not decided
-        r = (rad + np.abs(v_lo)) * (1.0 + 2.0**-50)
-        half = 0.5 * np.spacing(np.abs(v))  # half the gap above |v|; below it is half as wide at 2**e
-        ok = (r < half) & ((r < 0.5 * half) | (np.abs(np.frexp(v)[0]) != 0.5)) & np.isfinite(v)
+        v, v_lo = two_sum(v, v_lo)  # exact: now v = RN(v + v_lo), |v_lo| <= half an ulp of v
+        a = np.abs(v)
+        h_out = 0.5 * np.spacing(a)
+        h_in = np.where(np.abs(np.frexp(v)[0]) == 0.5, 0.5 * h_out, h_out)
+        delta = np.where(v < 0, -v_lo, v_lo)
+        shrink = 1.0 - 2.0**-51
+        ok = (rad < (h_out - delta) * shrink) & (rad < (h_in + delta) * shrink) & np.isfinite(v)
         zero = v == 0
         if zero.any():
             sg = np.broadcast_to(np.asarray(sign), np.shape(v))
+            r = (rad + np.abs(v_lo)) * (1.0 + 2.0**-50)
             ok = np.where(zero, (r < 2.0**-1076) & (sg != 0), ok)
             v = np.where(zero & (sg < 0), -0.0, np.where(zero, 0.0, v))
     return np.asarray(v, dtype=np.float64), ok

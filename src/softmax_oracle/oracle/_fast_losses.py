@@ -40,7 +40,7 @@ from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, decide, lean_log, lean_rows
-from ._fast_rows import BLOCK, classify, signed_zero, special
+from ._fast_rows import BLOCK, classify, dead, signed_zero, special
 
 __all__ = ["cross_entropy_phase"]
 
@@ -188,6 +188,9 @@ def _gradient_rows(A, p: _Problem, rows: slice, c, q, f, f_rel, f_nan, fmt: Form
         values, decided = decide(vh, vl, rad, fmt, sign=sign)
     live_row = p.live[rows][:, None]
     decided &= live_row & (c.status == 0)[:, None] & c.live & ~f_nan[:, None]
+    gone = c.tail & ~onehot & dead(q.d, fh) & live_row & (c.status == 0)[:, None] & ~f_nan[:, None]
+    _set(values, decided, gone & (fh > 0), signed_zero(False, fmt))  # F s_i below half the least subnormal
+    _set(values, decided, gone & (fh < 0), signed_zero(True, fmt))
     _set(values, decided, live_row & (c.status == 0)[:, None] & ~c.live & ~onehot, signed_zero(False, fmt))
     _set(values, decided, live_row & (c.single & c.is_max[idx, t])[:, None], signed_zero(False, fmt))
     _set(values, decided, live_row & ((fh == 0) & (fl == 0) & ~f_nan[:, None]), signed_zero(False, fmt))

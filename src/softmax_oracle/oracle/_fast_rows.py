@@ -245,6 +245,14 @@ def _generic(name: str, grad: bool, A: Arith, rq: RowQuantities, g, fmt: Format)
 # -- the lean path (:mod:`._fast_lean`) for the forward functions and logsumexp's gradient ------------------
 
 _DEAD = -745.14  # exp(d) < 2**-1075 below: a softmax there rounds to +0 in every format
+
+
+def dead(d: np.ndarray, scale) -> np.ndarray:
+    """Where ``|scale| exp(d) < 2**-1075`` for sure, so ``scale s`` (``s <= exp(d)``) rounds to a zero of
+    ``scale``'s sign in every format: ``d < -745.14 - 0.6932 e`` with ``|scale| < 2**e`` (``e >= 0``;
+    ``1075 ln 2 < 745.134`` and ``0.6932 > ln 2``)."""
+    _, e = np.frexp(np.asarray(scale, dtype=np.float64))
+    return d < _DEAD - 0.6932 * np.maximum(e, 0)
 _SAFE = 2.0**-960  # double-double tier: softmax values below are left to the general path
 
 
@@ -253,18 +261,17 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
     with np.errstate(over="ignore", invalid="ignore"):  # unknown bounds are not decided
         if name == "logsumexp" and not grad:
             L, L_lo, L_err = lean_log(A, c, q)
-            vh, vl = two_sum(c.m[:, None], L)
-            vl = vl + L_lo
-            values, decided = lean_decide(vh, vl, L_err + 8 * U * U * np.abs(vh), fmt)
+            vh, vl = two_sum(c.m[:, None], L)  # exact; then one rounding in the low word
+            vl, rad = _plus(vl, L_lo, L_err)
+            values, decided = lean_decide(vh, vl, rad, fmt)
             return values[:, 0], decided[:, 0]
         if name == "log_softmax":
             L, L_lo, L_err = lean_log(A, c, q)
-            if A.name == "double":
-                vh, vl = two_sum(q.d, -L)
-                rad = q.d_err + L_err
-            else:
-                vh, vl = dd.add((q.d, q.d_lo), (-L, -L_lo))
-                rad = L_err + 8 * U * U * np.abs(vh)
+            # d - L = dh + (dl - L) - L_lo: exact transformations, roundings in the low word only
+            t1, t2 = two_sum(q.d_lo, -L)
+            vh, v1 = two_sum(q.d, t1)
+            vl, rad = _plus(v1, t2, L_err)
+            vl, rad = _plus(vl, -L_lo, rad)
             return lean_decide(vh, vl, rad, fmt, sign=-1)
         s_abs = 2.0**-1070
         if name == "softmax":
@@ -279,12 +286,18 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
                 rad = np.abs(vh) * (q.s_rel + 16 * U * U) + np.abs(gs) * s_abs
             sign = np.sign(gs)
         values, decided = lean_decide(vh, vl, rad, fmt, sign=sign)
-        dead = c.tail & (q.d < _DEAD)
+        dead_ = c.tail & dead(q.d, 1.0 if name == "softmax" else gs)
         if A.name != "double":
             decided &= ~(c.tail & (q.s < _SAFE))
-        _set(values, decided, dead & (np.asarray(sign) > 0), signed_zero(False, fmt))
-        _set(values, decided, dead & (np.asarray(sign) < 0), signed_zero(True, fmt))  # g s, g < 0
+        _set(values, decided, dead_ & (np.asarray(sign) > 0), signed_zero(False, fmt))
+        _set(values, decided, dead_ & (np.asarray(sign) < 0), signed_zero(True, fmt))  # g s, g < 0
     return values, decided
+
+
+def _plus(a: np.ndarray, b, rad):
+    """``fl(a + b)`` and ``rad`` increased by its rounding error (at most ``u |a + b|``)."""
+    s = a + b
+    return s, rad + U * np.abs(s)
 
 
 _LEAN = {("logsumexp", False), ("softmax", False), ("log_softmax", False), ("logsumexp", True)}
