@@ -203,3 +203,15 @@ def test_reduced_binary_loss_of_one_element_matches_mpfr() -> None:
     for reduction in ("mean", "sum"):
         auto, mpfr = both("binary_cross_entropy", False, (p, y), {"reduction": reduction})
         assert_same_bits(auto, mpfr, f"binary_cross_entropy {reduction}")
+
+
+def test_a_huge_upstream_gradient_keeps_a_vanishing_probability() -> None:
+    """g s_j with s_j = e**-800 is 3.6e-48 for g = 1e300, not the zero that s_j alone rounds to."""
+    x = np.array([[0.0, -800.0, -3000.0]])
+    for g in (1e300, -1e300, 1.0):
+        auto, mpfr = both("logsumexp", True, (x,), {"grad_output": np.array([g])})
+        assert_same_bits(auto, mpfr, f"grad.logsumexp g={g}")
+        auto, mpfr = both("cross_entropy", True, (x, np.array([0])), {"grad_output": np.array(g),
+                                                                      "reduction": "sum"})
+        assert_same_bits(auto, mpfr, f"grad.cross_entropy g={g}")
+    assert so.oracle.grad.logsumexp(x, grad_output=np.array([1e300]))[0, 1] > 0
