@@ -42,7 +42,7 @@ from ..numerics.eft import two_prod
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, decide, lean_log, lean_rows
 from ._fast_rows import BLOCK, classify, dead, signed_zero, special
 
-__all__ = ["cross_entropy_phase"]
+__all__ = ["cross_entropy_phase", "nll_loss_phase"]
 
 _U2 = U * U
 
@@ -220,6 +220,86 @@ def cross_entropy_phase(prob, label_smoothing: float, *, grad: bool, grad_output
 
     def fast_grad(fmt: Format):
         values, decided = _gradient(p, g, fmt)
+        return prob.restore(values), prob.restore(decided)
+
+    return fast_grad
+
+
+# -- nll_loss: exact products -w_t x_t -------------------------------------------------------------------------
+
+_TINY = 2.0**-960  # products below: TwoProduct's low word may have underflowed, left to the MPFR engine
+
+
+def _nll_values(p: _Problem, fmt: Format):
+    m = p.x.shape[0]
+    x_t = p.x[np.arange(m), p.t]
+    finite = np.isfinite(x_t)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowing products are not decided
+        ph, pl = two_prod(-p.w, np.where(finite, x_t, 0.0))
+    exact = p.live & finite & (np.abs(ph) >= _TINY) & np.isfinite(ph)
+    zero = ~p.live | (finite & (x_t == 0))
+    if p.reduction == "none":
+        values, decided = decide(ph, pl, np.zeros(m), fmt)
+        decided &= exact
+        _set(values, decided, zero, signed_zero(False, fmt))
+        inf = p.live & np.isinf(x_t)
+        _set(values, decided, inf, np.where((p.w > 0) == (x_t > 0), -np.inf, np.inf).astype(fmt.dtype))  # -w x_t
+        _set(values, decided, p.live & np.isnan(x_t), special(np.nan, fmt))
+        return values, decided
+    if not (exact | zero).all():
+        return np.zeros((), fmt.dtype), np.zeros((), bool)
+    ph, pl = np.where(zero, 0.0, ph), np.where(zero, 0.0, pl)
+    sh, sl = _dd_tree_sum(ph[None, :], pl[None, :])
+    s_err = _depth(m) * 4 * _U2 * np.abs(ph).sum() * GROW
+    if p.reduction == "mean":
+        if p.D[0] == 0:
+            return np.asarray(special(np.nan, fmt)), np.asarray(p.D_err == 0)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # a zero sum: 0 relative error
+            rel = np.where(sh != 0, s_err / np.abs(sh), np.where(s_err == 0, 0.0, np.inf))
+            rel = rel + p.D_err / abs(p.D[0]) + 32 * _U2
+            sh, sl = dd.div((sh, sl), (np.full(1, p.D[0]), np.full(1, p.D[1])))
+            s_err = np.abs(sh) * rel * GROW
+            s_err = np.where(np.isfinite(s_err), s_err, np.inf)
+    values, decided = decide(sh, sl, np.asarray(s_err).reshape(sh.shape), fmt)
+    decided &= ~((sh == 0) & (sl == 0) & (np.asarray(s_err).reshape(sh.shape) == 0))  # an exact 0: +0 below
+    _set(values, decided, (sh == 0) & (sl == 0) & (np.asarray(s_err).reshape(sh.shape) == 0), signed_zero(False, fmt))
+    return values.reshape(()), decided.reshape(())
+
+
+def _nll_gradient(p: _Problem, grad_output, fmt: Format):
+    """``-F w_t`` at the target of a live sample, ``+0`` elsewhere; NaN at the target where ``F`` is."""
+    m, n_classes = p.x.shape
+    (fh, fl), f_rel, f_nan = _factors(p, grad_output)
+    with np.errstate(over="ignore", invalid="ignore"):  # unknown bounds are not decided
+        values_t, decided_t = decide(-fh, -fl, np.abs(fh) * f_rel * GROW, fmt)
+    decided_t &= (np.abs(fh) >= _TINY) | ((fh == 0) & (fl == 0))
+    _set(values_t, decided_t, (fh == 0) & (fl == 0) & ~f_nan, signed_zero(False, fmt))
+    _set(values_t, decided_t, f_nan, special(np.nan, fmt))
+    values = np.zeros((m, n_classes), fmt.dtype)
+    decided = np.ones((m, n_classes), bool)
+    rows = np.flatnonzero(p.live)
+    values[rows, p.t[rows]] = values_t[rows]
+    decided[rows, p.t[rows]] = decided_t[rows]
+    return values, decided
+
+
+def nll_loss_phase(prob, *, grad: bool, grad_output: np.ndarray | None = None):
+    """The fast phase of an nll_loss call (``prob`` as for :func:`cross_entropy_phase`), or None
+    without classes or samples.  Values ``-w_t x_t`` are exact double-words (TwoProduct), their sums
+    double-word trees; the gradient is ``-F w_t`` at the target (``F`` of :func:`_factors`)."""
+    if 0 in prob.input.shape:
+        return None
+    p = _Problem(prob)
+    if not grad:
+        def fast(fmt: Format):
+            values, decided = _nll_values(p, fmt)
+            shape = prob.out_shape if p.reduction == "none" else ()
+            return values.reshape(shape), decided.reshape(shape)
+
+        return fast
+
+    def fast_grad(fmt: Format):
+        values, decided = _nll_gradient(p, grad_output, fmt)
         return prob.restore(values), prob.restore(decided)
 
     return fast_grad

@@ -25,7 +25,7 @@ from ..formats import Format
 from . import _fast_binary, _pointwise
 from ._calls import hexlist
 from ._evaluate import Terms
-from ._fast_losses import cross_entropy_phase
+from ._fast_losses import cross_entropy_phase, nll_loss_phase
 from ._losses import Sample, ce_grad_row, ce_sample, combine_specials, reduce_samples
 from ._rows import Row
 from ._ziv import Term, exact, special
@@ -187,8 +187,12 @@ def nll_loss_terms(input, target, weight, ignore_index, reduction, *, grad=False
                 return Sample(special=-v if w[t] > 0 else v)
             return Sample(exact=-w[t] * mpq(v))
 
-        return _loss_terms("nll_loss", sample, m, prob.reduction, den, prob.out_shape, describe), prob.input_format
+        return _loss_terms("nll_loss", sample, m, prob.reduction, den, prob.out_shape, describe,
+                           nll_loss_phase(prob, grad=False)), prob.input_format
     factor = _factors(grad_output, prob.reduction, prob.out_shape, den)
+    g = grad_output_array(grad_output, prob.out_shape if prob.reduction == "none" else ())
+    with np.errstate(invalid="ignore"):  # bfloat16's signalling NaN patterns become quiet NaNs
+        fast = nll_loss_phase(prob, grad=True, grad_output=g.astype(np.float64))
 
     def element(n: int, c: int) -> Term:
         t = targets[n]
@@ -197,7 +201,7 @@ def nll_loss_terms(input, target, weight, ignore_index, reduction, *, grad=False
         f = factor(n)
         return special(math.nan) if f is None else exact(-f * w[t])
 
-    return _restore("grad.nll_loss", element, prob, describe), prob.input_format
+    return _restore("grad.nll_loss", element, prob, describe, fast), prob.input_format
 
 
 # -- kl_div ------------------------------------------------------------------------------------------
