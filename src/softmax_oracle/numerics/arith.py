@@ -7,8 +7,9 @@ for float64.  Code written against an :class:`Arith` runs in either::
 
     A = arith_for(fmt)
     d = A.exact_difference(x, m)          # x - m exactly
-    s = A.sum(A.exp(d), axis=-1)          # row sums of exp(x - m), with a bound
-    y = A.div(A.exp(d), s[..., None])     # softmax
+    e = A.exp(d)
+    s = A.sum(e, axis=-1, keepdims=True)  # row sums of exp(x - m), with a bound
+    y = A.div(e, s)                       # softmax
     values, decided = round_enclosure(y, fmt, sign=1)
 
 Every result is an :class:`~softmax_oracle.numerics.enclosure.Enclosure`,

@@ -25,8 +25,10 @@ Conventions kept by every operation of :mod:`softmax_oracle.numerics.arith`:
   it is a short sum of products of non-negative numbers, multiplied by
   ``1 + 2**-49`` and increased by ``2**-1000`` (see ``docs/error-analysis.md``
   section 1), which covers its own rounding errors and any underflow in it.
-  An exact value keeps ``rad = 0`` (an exact difference ``x - m``, the exact
-  ``exp(0) = 1``).
+  Exact values keep ``rad = 0`` (``from_float``, an exact difference
+  ``x - m``, negation, scaling by a power of two); every other operation
+  returns a positive radius, so an exactly zero result is never decided
+  without a known sign (the callers decide structural zeros themselves).
 
 :func:`round_enclosure` is the rounding test of the fast phase: the element is
 *decided* when both ends of its interval round to the same value of the target
