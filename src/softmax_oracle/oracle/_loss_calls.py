@@ -25,6 +25,7 @@ from ..formats import Format
 from . import _fast_binary, _pointwise
 from ._calls import hexlist
 from ._evaluate import Terms
+from ._fast_kl import kl_div_phase
 from ._fast_losses import cross_entropy_phase, nll_loss_phase
 from ._losses import Sample, ce_grad_row, ce_sample, combine_specials, reduce_samples
 from ._rows import Row
@@ -267,10 +268,15 @@ def kl_div_terms(input, target, reduction, log_target, *, grad=False, grad_outpu
         def sample(i: int) -> Sample:
             return _kl_sample(float(xs[i]), float(ys[i]), bool(log_target))
 
-        return _loss_terms("kl_div", sample, xs.size, red, den, shape, describe), fmt
+        fast = kl_div_phase(xs, ys, shape, red, bool(log_target), float(den), grad=False)
+        return _loss_terms("kl_div", sample, xs.size, red, den, shape, describe, fast), fmt
     factor = _factors(grad_output, red, shape, den)
+    g = grad_output_array(grad_output, shape if red == "none" else ())
+    with np.errstate(invalid="ignore"):  # bfloat16's signalling NaN patterns become quiet NaNs
+        fast = kl_div_phase(xs, ys, shape, red, bool(log_target), float(den), grad=True,
+                            grad_output=g.astype(np.float64))
     return Terms("grad.kl_div", lambda i: _kl_grad(float(xs[i]), float(ys[i]), factor(i), bool(log_target)),
-                 shape, describe), fmt
+                 shape, describe, fast), fmt
 
 
 # -- binary cross-entropy ------------------------------------------------------------------------------
