@@ -28,9 +28,9 @@ Formulas (the MPFR engine's, :mod:`._loss_calls`; no clamping of ``log``):
 Decided structurally: NaN (non-finite operands), exact zeros (``w = 0`` or a
 zero gradient factor: ``+0``), BCE's infinite elements (``p`` at 0 or 1
 under a non-zero coefficient) and BCE-with-logits' at ``x = +-inf``, for
-``"none"``.  Left to the MPFR engine: a reduction over any such element, the
-gradients at ``p`` in ``{0, 1}`` or ``x = +-inf``, and every element the
-rounding test does not decide.  Known signs (``w >= 0``, ``0 <= y <= 1``,
+``"none"``; the gradients there (infinities, or the remaining exact term,
+rounded).  Left to the MPFR engine: a reduction over any such element, and
+every element the rounding test does not decide.  Known signs (``w >= 0``, ``0 <= y <= 1``,
 ``pw >= 0``: the loss is ``>= 0``) are passed to the rounding test.
 """
 
@@ -137,7 +137,28 @@ def grad_bce(p, y, w, reduction: str, g, fmt: Format) -> tuple[np.ndarray, np.nd
         enc = A.mul(fw, A.div(A.exact_difference(ps, ys), den))
         sign = np.sign(f.hi) * np.sign(w) * np.sign(ps - ys)
         values, decided = _finish(A, enc, fmt, sign, nan, zero, reduction)
-    return values, decided & (inner | nan | zero)
+        done = inner | nan | zero
+        edge = ~done & ((p == 0) | (p == 1))
+        if edge.any():
+            _bce_edges(A, fw, p, y, np.sign(f.hi) * np.sign(w), edge, values, decided, fmt)
+            done |= edge
+    return values, decided & done
+
+
+def _bce_edges(A: Arith, fw: Enclosure, p, y, sign_c, edge, values, decided, fmt: Format) -> None:
+    """The gradient at ``p`` in ``{0, 1}`` (``c = f w != 0``), as the MPFR engine: ``-c y / p`` and
+    ``c (1 - y) / (1 - p)`` with a zero denominator give ``+-inf`` unless their coefficient is 0;
+    otherwise the other term alone, ``c`` (``p = y = 0``) or ``-c`` (``p = y = 1``)."""
+    inf0 = edge & (p == 0) & (y != 0)
+    inf1 = edge & (p == 1) & (y != 1)
+    infinite = inf0 | inf1
+    _fill(values, decided, infinite, np.where(inf0, -sign_c * np.sign(y), sign_c * np.sign(1.0 - y)) * np.inf, fmt)
+    finite = edge & ~infinite
+    if finite.any():
+        enc = _where(p == 1, A.neg(fw), fw)
+        v, d = round_enclosure(enc, fmt, sign=np.where(p == 1, -sign_c, sign_c))
+        values[finite] = v[finite]
+        decided[finite] = d[finite]
 
 
 def _logit_parts(A: Arith, x, y, w, pw):
@@ -188,6 +209,18 @@ def grad_bce_with_logits(x, y, w, pw, reduction: str, g, fmt: Format) -> tuple[n
         y1 = A.div(e, A.add(one, e))
         ly1 = A.mul(L, y1)
         inner_term = _where(xs >= 0, A.sub(A.sub(one, Y), ly1), A.sub(ly1, A.mul(PW, Y)))
-        enc = A.mul(A.mul(f, W), inner_term)
+        fw = A.mul(f, W)
+        enc = A.mul(fw, inner_term)
         values, decided = _finish(A, enc, fmt, None, nan, zero, reduction)
+        limit = ~nan & ~zero & np.isinf(x)
+        if limit.any():  # x = +inf: f w (1 - y); x = -inf: -f w pw y (exact rationals, rounded)
+            y_l, w_l, pw_l = (np.where(limit, a, 0.0) for a in (y, w, pw))
+            fw_l = A.mul(f, A.from_float(w_l))
+            c = _where(x > 0, A.sub(one, A.from_float(y_l)), A.neg(A.mul(A.from_float(pw_l), A.from_float(y_l))))
+            exact_zero = limit & np.where(x > 0, y == 1, (pw == 0) | (y == 0))
+            v, d = round_enclosure(A.mul(fw_l, c), fmt)
+            values[limit] = v[limit]
+            decided[limit] = d[limit]
+            _fill(values, decided, exact_zero, 0.0, fmt)
+            inner |= limit
     return values, decided & (inner | nan | zero)
