@@ -166,3 +166,22 @@ def test_softplus_of_tiny_logits_is_decided_in_float64():
         values, decided = pointwise(name, x, None, FLOAT64)
         assert decided.all()
         assert _mismatches(values, decided, getattr(oracle, name)(x, engine="mpfr"), FLOAT64).size == 0
+
+
+def test_binary_gradients_at_the_edges_are_decided_as_the_mpfr_engine():
+    p = np.array([0.0, 0.0, 1.0, 1.0, 0.0])
+    y = np.array([0.0, 1.0, 1.0, 0.25, 0.5])
+    w = np.array([3.0, 1.0, 0.5, 1.0, -2.0])
+    g = np.array([0.1, 1.0, 1.0, -1.0, 1.0])
+    values, decided = fb.grad_bce(p, y, w, "none", g, FLOAT32)
+    f32 = [a.astype(np.float32) for a in (p, y, w, g)]  # exact: the operands are float32 values
+    reference = oracle.grad.binary_cross_entropy(f32[0], f32[1], weight=f32[2], reduction="none", grad_output=f32[3],
+                                                 engine="mpfr")
+    assert reference.dtype == np.float32
+    assert decided.all() and _mismatches(values, decided, reference, FLOAT32).size == 0
+    assert list(values[1:4]) == [-np.inf, -np.float32(0.5), -np.inf]
+    x = np.array([np.inf, -np.inf, np.inf, -np.inf])
+    y = np.array([0.25, 0.75, 1.0, 0.0])
+    ones = np.ones(4)
+    values, decided = fb.grad_bce_with_logits(x, y, ones, 2 * ones, "sum", 3.0, FLOAT64)
+    assert decided.all() and list(values) == [2.25, -4.5, 0.0, 0.0] and not np.signbit(values[2:]).any()
