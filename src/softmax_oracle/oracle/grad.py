@@ -19,7 +19,10 @@ binary_cross_entropy          ``G w (p - y) / (p (1 - p))``
 binary_cross_entropy_with_logits  ``G w ((1 + (pw - 1) y) sigmoid(x) - pw y)``
 ============================  =================================================
 
-where ``G`` is ``grad_output`` divided by the reduction's denominator.  A
+where ``G`` is ``grad_output`` divided by the reduction's denominator.
+Every gradient also takes ``engine="auto" | "mpfr"`` (see
+:mod:`softmax_oracle.oracle`): the same bits, ``"auto"`` through the
+certified fast phase first.  A
 non-finite ``grad_output`` gives NaN where it is used.  BCE's gradient at
 ``p = 0`` or ``1`` is infinite (PyTorch clamps the denominator at 1e-12).
 
