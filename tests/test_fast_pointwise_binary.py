@@ -185,3 +185,24 @@ def test_binary_gradients_at_the_edges_are_decided_as_the_mpfr_engine():
     ones = np.ones(4)
     values, decided = fb.grad_bce_with_logits(x, y, ones, 2 * ones, "sum", 3.0, FLOAT64)
     assert decided.all() and list(values) == [2.25, -4.5, 0.0, 0.0] and not np.signbit(values[2:]).any()
+
+
+def test_reduced_float64_losses_scale_the_low_word_of_zero_dimensional_enclosures():
+    """Regression (found by helper P): a NumPy float64 scalar is a ``float``, so the 0-d low word of a
+    reduced loss was taken for the double tier's absent low word and not rescaled: the mean of
+    ``binary_cross_entropy([0.46308625], [1.0])`` came out one ULP low, *decided*."""
+    rng = np.random.default_rng(7)
+    for _ in range(60):
+        n = int(rng.integers(1, 4))
+        p, y, w = rng.uniform(0.01, 0.99, n), rng.uniform(0, 1, n), rng.uniform(0.5, 2, n)
+        x, pw = rng.normal(0, 5, n), rng.uniform(0.5, 2, n)
+        for reduction in ("mean", "sum"):
+            values, decided = fb.bce(p, y, w, reduction, FLOAT64)
+            reference = oracle.binary_cross_entropy(p, y, weight=w, reduction=reduction, engine="mpfr")
+            assert _mismatches(values, decided, reference, FLOAT64).size == 0, (p, y, w, reduction)
+            values, decided = fb.bce_with_logits(x, y, w, pw, reduction, FLOAT64)
+            reference = oracle.binary_cross_entropy_with_logits(x, y, weight=w, pos_weight=pw, reduction=reduction,
+                                                                engine="mpfr")
+            assert _mismatches(values, decided, reference, FLOAT64).size == 0, (x, y, w, pw, reduction)
+    values, decided = fb.bce(np.array([0.46308625]), np.array([1.0]), np.ones(1), "mean", FLOAT64)
+    assert decided and values == oracle.binary_cross_entropy(np.array([0.46308625]), np.array([1.0]), engine="mpfr")

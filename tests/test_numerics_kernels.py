@@ -306,3 +306,19 @@ def test_radii_propagate_to_every_point_of_the_operands_intervals(A: Arith):
     abs_b = Enclosure(np.abs(eb.hi), np.abs(eb.lo) if not isinstance(eb.lo, float) else 0.0, eb.rad, eb.exp)
     assert_encloses(A.log(abs_b), logs, "log |b*|")
     assert_encloses(A.log1p(A.scale(ea, -3)), log1ps, "log1p(a*/8)")
+
+
+@pytest.mark.parametrize("A", TIERS)
+def test_zero_dimensional_enclosures_compute_as_one_dimensional_ones(A: Arith):
+    """Regression: NumPy float64 scalars (0-d results of a full reduction) are ``float`` instances; the
+    low word must still be rescaled (it was mistaken for the double tier's absent low word)."""
+    rng = np.random.default_rng(13)
+    x = rng.uniform(0.1, 10, 200)
+    y = rng.uniform(0.1, 10, 200)
+    for i in range(x.size):
+        a = A.sum(A.exp(A.from_float(x[i:i + 1])), axis=None)  # 0-d
+        b = A.from_float(np.float64(y[i]))
+        for op in (A.div, A.mul, A.add):
+            zero_d = op(a, b)
+            one_d = op(A.sum(A.exp(A.from_float(x[i:i + 1])), axis=-1), A.from_float(y[i:i + 1]))
+            assert float(zero_d.hi) == float(one_d.hi[0]) and float(np.asarray(zero_d.lo)) == float(np.asarray(one_d.lo).reshape(-1)[0])

@@ -133,12 +133,15 @@ class Arith:
         if not np.any(shift):
             return a.hi, a.lo, a.rad
         shift = np.clip(shift, _SHIFT_MIN, -_SHIFT_MIN).astype(np.int32)  # ldexp is slow with int64
-        lo = a.lo if isinstance(a.lo, float) else np.ldexp(a.lo, shift)
+        lo = a.lo if type(a.lo) is float else np.ldexp(a.lo, shift)
         with np.errstate(over="ignore"):  # a zero's radius scaled up past 2**1024: unknown, as it should
             return np.ldexp(a.hi, shift), lo, np.ldexp(a.rad, shift)
 
     def _finish(self, hi: np.ndarray, lo: np.ndarray, rad: np.ndarray, exp) -> Enclosure:
         """Normalize ``(hi, lo)`` and round the radius formula ``rad`` (in units of ``2**exp``) up.
+
+        ``lo`` is a Python ``0.0`` in the double tier (tested with ``type(lo) is float``:
+        a NumPy float64 scalar is a ``float`` too, and its low word must be scaled).
 
         Where the radius exceeds the centre (an interval much wider than its
         midpoint, e.g. after a cancellation), the scale follows the radius
@@ -156,7 +159,7 @@ class Arith:
             rad = np.ldexp(rad, shift)
             rad *= UP
             rad += TINY
-        lo = lo if isinstance(lo, float) else np.ldexp(lo, shift)
+        lo = lo if type(lo) is float else np.ldexp(lo, shift)
         return Enclosure(mant, lo, rad, np.add(exp, k, dtype=np.int64))
 
 
@@ -301,7 +304,7 @@ def _common_exp(a: Enclosure, b: Enclosure) -> np.ndarray:
 def _fold(a: Enclosure) -> Enclosure:
     """A double-word enclosure as a double one: ``hi`` keeps, ``|lo|`` joins the radius (exactly
     representable sums are not needed: ``rad + |lo|`` is rounded up by ``UP``)."""
-    if isinstance(a.lo, float) or not np.any(a.lo):
+    if type(a.lo) is float or not np.any(a.lo):
         return Enclosure(a.hi, 0.0, a.rad, a.exp)
     with np.errstate(invalid="ignore"):  # unknown elements stay unknown
         rad = (a.rad + np.abs(a.lo)) * UP

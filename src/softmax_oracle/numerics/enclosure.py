@@ -144,13 +144,13 @@ def round_enclosure(enc: Enclosure, fmt: Format, *, sign: np.ndarray | int | Non
     exp = np.clip(np.broadcast_to(np.asarray(enc.exp, dtype=np.int64), shape).reshape(flat), -_EXP_CLIP, _EXP_CLIP
                   ).astype(np.int32)  # ldexp is 17x slower with int64 exponents
     known = np.isfinite(rad) & np.isfinite(hi)
-    if not isinstance(enc.lo, float):
+    if not type(enc.lo) is float:
         known &= np.isfinite(lo)
     if not known.all():
         hi, lo, rad = (np.where(known, f, 0.0) for f in (hi, lo, rad))
     exact = rad == 0
     if fmt.precision <= 51 and not exact.any():  # exact values (ties included) take the exact path
-        lower, upper = _narrow_ends(hi, lo, rad, exp, fmt, no_lo=isinstance(enc.lo, float) and enc.lo == 0)
+        lower, upper = _narrow_ends(hi, lo, rad, exp, fmt, no_lo=type(enc.lo) is float and enc.lo == 0)
     else:
         # a radius near 2**1024 has no finite upper end: inf is an upper bound (inf - inf: NaN, undecided)
         with np.errstate(over="ignore", invalid="ignore"):

@@ -40,15 +40,20 @@ def enclosure_sum(A, a: Enclosure, axis: int | None, keepdims: bool, *, levels: 
     shape = np.broadcast_shapes(*(np.shape(f) for f in a))
     fields = [np.broadcast_to(np.asarray(f), shape) for f in a]
     if axis is None:
-        fields = [f.reshape(1, -1) for f in fields]  # one row (0-d arrays break the ufuncs' out=)
+        fields = [f.reshape(1, -1) for f in fields]
+        result_shape: tuple[int, ...] = ()
     else:
         fields = [np.moveaxis(f, axis % len(shape), -1) for f in fields]
+        result_shape = fields[0].shape[:-1]
+        # at least one row: 0-d arrays (NumPy scalars) break the error-free transformations' out=
+        rows = int(np.prod(result_shape))
+        fields = [f.reshape(max(rows, 1) if result_shape == () else rows, f.shape[-1]) for f in fields]
     hi, lo, rad, exp = fields
     n = hi.shape[-1]
     out_shape = hi.shape[:-1]
     if n == 0:
-        zero = np.zeros(out_shape)
-        return _keep(Enclosure(zero, 0.0 if not keep_lo else zero.copy(), zero.copy(), np.zeros(out_shape, np.int64)),
+        zero = np.zeros(result_shape)
+        return _keep(Enclosure(zero, 0.0 if not keep_lo else zero.copy(), zero.copy(), np.zeros(result_shape, np.int64)),
                      shape, axis, keepdims)
     big = np.max(np.where(hi == 0, _ZERO_EXP, exp), axis=-1, keepdims=True)
     shift = np.clip(exp - big, -2000, 2000).astype(np.int32)  # ldexp is slow with int64 exponents
@@ -82,8 +87,7 @@ def enclosure_sum(A, a: Enclosure, axis: int | None, keepdims: bool, *, levels: 
             err = err + _U * np.abs(s_hi)
         total_rad = radsum + err
     out = A._finish(s_hi, s_lo, total_rad, np.squeeze(big, axis=-1))
-    if axis is None:
-        out = Enclosure(*(f[0] if np.ndim(f) else f for f in out))
+    out = Enclosure(*(f.reshape(result_shape) if np.ndim(f) else f for f in out))  # 0-d arrays, not NumPy scalars
     return _keep(out, shape, axis, keepdims)
 
 

@@ -56,7 +56,7 @@ def _select(mask: np.ndarray, a: Enclosure, b: Enclosure) -> Enclosure:
 
 
 def _fields(a: Enclosure, shape: tuple[int, ...]) -> Enclosure:
-    return Enclosure(*(f if isinstance(f, float) else np.broadcast_to(np.asarray(f), shape) for f in a))
+    return Enclosure(*(f if type(f) is float else np.broadcast_to(np.asarray(f), shape) for f in a))
 
 
 def _shape(a: Enclosure) -> tuple[int, ...]:
@@ -80,20 +80,20 @@ _BLOCK = 4096  # elements per block: the kernels' ~100 temporaries stay in the L
 def _blocks(A: Arith, a: Enclosure, shape: tuple[int, ...], want_exp: bool, want_expm1: bool):
     """:func:`_exp_expm1` on blocks of :data:`_BLOCK` elements, written into preallocated outputs."""
     size = int(np.prod(shape))
-    flat = Enclosure(*(f if isinstance(f, float) else f.reshape(-1) for f in a))
+    flat = Enclosure(*(f if type(f) is float else f.reshape(-1) for f in a))
     wanted = (want_exp, want_expm1)
     double = A.name == "double"
     outs = [Enclosure(np.empty(size), 0.0 if double else np.empty(size), np.empty(size), np.empty(size, np.int64))
             if w else None for w in wanted]
     for i in range(0, size, _BLOCK):
         part = slice(i, i + _BLOCK)
-        results = _exp_expm1(A, Enclosure(*(f if isinstance(f, float) else f[part] for f in flat)), *wanted)
+        results = _exp_expm1(A, Enclosure(*(f if type(f) is float else f[part] for f in flat)), *wanted)
         for out, res in zip(outs, results):
             if out is not None:
                 for dst, src in zip(out, res):
-                    if not isinstance(dst, float):
+                    if not type(dst) is float:
                         dst[part] = src
-    return tuple(None if o is None else Enclosure(*(f if isinstance(f, float) else f.reshape(shape) for f in o))
+    return tuple(None if o is None else Enclosure(*(f if type(f) is float else f.reshape(shape) for f in o))
                  for o in outs)
 
 
@@ -118,7 +118,7 @@ def _exp_expm1(A: Arith, a: Enclosure, want_exp: bool, want_expm1: bool):
     exact = not np.any(a.rad)
     with np.errstate(over="ignore", invalid="ignore"):  # huge or unknown arguments: handled by the masks
         xh = np.ldexp(a.hi, e)
-        xl = 0.0 if isinstance(a.lo, float) else np.ldexp(a.lo, e)
+        xl = 0.0 if type(a.lo) is float else np.ldexp(a.lo, e)
         # 2**-1070 covers the bits ldexp may drop below 2**-1074 (a relative 2**-1070 on exp)
         xr = 0.0 if exact else np.ldexp(a.rad, e)
         tiny = a.exp <= _TINY_EXP
@@ -131,7 +131,7 @@ def _exp_expm1(A: Arith, a: Enclosure, want_exp: bool, want_expm1: bool):
     everything = bool(ok.all())
     if not everything:
         xh = np.where(ok, xh, 0.0)
-        xl = xl if isinstance(xl, float) else np.where(ok, xl, 0.0)
+        xl = xl if type(xl) is float else np.where(ok, xl, 0.0)
         xr = xr if exact else np.where(ok, xr, 0.0)
     m, k, q, n = A._exp_kernel(xh, xl)
     mh, ml = (m, 0.0) if double else m
@@ -219,11 +219,11 @@ def log(A: Arith, a: Enclosure) -> Enclosure:
     up = hi < 0.7071067811865476  # hi in [0.5, 1/sqrt 2): m = 2 hi
     m = np.where(up, 2.0 * hi, hi)
     scale = np.where(up, 2.0, 1.0)
-    lo = a.lo if isinstance(a.lo, float) else np.where(positive, a.lo, 0.0) * scale
+    lo = a.lo if type(a.lo) is float else np.where(positive, a.lo, 0.0) * scale
     rad = np.where(positive, a.rad, 0.0) * scale
     e = np.where(positive, np.subtract(a.exp, up, dtype=np.int64), 0)
     # m - 1 exact (Sterbenz); Fast2Sum renormalizes the pair when m - 1 is small or 0 (|m - 1| >= |lo| or m = 1)
-    z = en.normalized(Enclosure(*dd.fast_two_sum(m - 1.0, lo), rad, 0)) if not isinstance(lo, float) else \
+    z = en.normalized(Enclosure(*dd.fast_two_sum(m - 1.0, lo), rad, 0)) if not type(lo) is float else \
         en.normalized(Enclosure(m - 1.0, lo, rad, 0))
     z = A._prepare(z)
     lz = log1p(A, z)

@@ -46,7 +46,7 @@ __all__ = ["bce", "grad_bce", "bce_with_logits", "grad_bce_with_logits"]
 
 
 def _where(mask: np.ndarray, a: Enclosure, b: Enclosure) -> Enclosure:
-    return Enclosure(*(x if isinstance(x, float) and isinstance(y, float) and x == y else np.where(mask, x, y)
+    return Enclosure(*(x if type(x) is float and type(y) is float and x == y else np.where(mask, x, y)
                        for x, y in zip(a, b)))
 
 
@@ -112,7 +112,7 @@ def bce(p, y, w, reduction: str, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
         loss = A.neg(A.add(t1, t2))
         sign = np.where((ws >= 0) & (ys >= 0) & (ys <= 1), 1, 0)
         if reduction != "none":
-            zero_enc = Enclosure(np.zeros(p.size), 0.0 if isinstance(loss.lo, float) else np.zeros(p.size),
+            zero_enc = Enclosure(np.zeros(p.size), 0.0 if type(loss.lo) is float else np.zeros(p.size),
                                  np.zeros(p.size), np.zeros(p.size, np.int64))
             return _reduce(A, _where(zero, zero_enc, loss), inner | zero, np.where(zero, 1, sign), reduction, fmt)
         inf_value = np.where(inf1, np.sign(ws) * np.sign(ys), np.sign(ws) * np.sign(1.0 - ys)) * np.inf
@@ -188,7 +188,7 @@ def bce_with_logits(x, y, w, pw, reduction: str, fmt: Format) -> tuple[np.ndarra
         loss = A.add(A.mul(W, d), A.mul(A.mul(W, L), A.log1p(e)))
         sign = np.where((ws >= 0) & (pws >= 0) & (ys >= 0) & (ys <= 1), 1, 0)
         if reduction != "none":
-            zero_enc = Enclosure(np.zeros(x.size), 0.0 if isinstance(loss.lo, float) else np.zeros(x.size),
+            zero_enc = Enclosure(np.zeros(x.size), 0.0 if type(loss.lo) is float else np.zeros(x.size),
                                  np.zeros(x.size), np.zeros(x.size, np.int64))
             return _reduce(A, _where(zero, zero_enc, loss), inner | zero, np.where(zero, 1, sign), reduction, fmt)
         return _finish(A, loss, fmt, sign, nan, zero, reduction, [(infinite & ~zero, c_inf * np.inf)])

@@ -51,7 +51,7 @@ BLOCK = 1 << 15
 
 
 def _where(mask: np.ndarray, a: Enclosure, b: Enclosure) -> Enclosure:
-    return Enclosure(*(np.where(mask, x, y) if not (isinstance(x, float) and isinstance(y, float) and x == y) else x
+    return Enclosure(*(np.where(mask, x, y) if not (type(x) is float and type(y) is float and x == y) else x
                        for x, y in zip(a, b)))
 
 
