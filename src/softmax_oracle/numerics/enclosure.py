@@ -13,7 +13,9 @@ is never decided and phase 2 computes it.
 Conventions kept by every operation of :mod:`softmax_oracle.numerics.arith`:
 
 * ``hi + lo`` is a double-word (``|lo| <= ulp(hi)/2``) in the double-double
-  tier; ``lo`` is ``0.0`` in the double tier.
+  tier; in the double tier ``lo`` is the Python float ``0.0`` (tested with
+  ``type(lo) is float``: a NumPy float64 scalar is a ``float`` too, and a
+  0-d low word must not be mistaken for it).
 * After a product, quotient, exponential or logarithm the *mantissa* is
   normalized, ``0.5 <= |hi| < 1`` (or ``hi = 0``), and ``exp`` carries the
   binary exponent: ``exp(-1e5) = 2**-144270 * 0.6...`` keeps its relative
