@@ -40,7 +40,7 @@ from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, decide, lean_log, lean_rows
-from ._fast_rows import BLOCK, classify, dead, signed_zero, special
+from ._fast_rows import BLOCK, classify, dead, refine, signed_zero, special
 
 __all__ = ["cross_entropy_phase", "nll_loss_phase"]
 
@@ -187,6 +187,11 @@ def _gradient_rows(A, p: _Problem, rows: slice, c, q, f, f_rel, f_nan, fmt: Form
         sign = np.where(onehot, -1.0, 1.0) * np.sign(fh)
         values, decided = decide(vh, vl, rad, fmt, sign=sign)
     live_row = p.live[rows][:, None]
+    usable = live_row & (c.status == 0)[:, None] & ~f_nan[:, None]
+    tiny = c.tail & ~onehot & usable & (q.s < 2.0**-1000) & ~(decided & (A.name == "double"))
+    if tiny.any():  # subnormal results: enclosed again with scaled exponents (see _fast_rows.refine)
+        rel = np.broadcast_to(f_rel[:, None], tiny.shape)
+        values[tiny], decided[tiny] = refine(A, c, q, tiny, fmt, (fh, fl, rel), np.sign(fh))
     decided &= live_row & (c.status == 0)[:, None] & c.live & ~f_nan[:, None]
     gone = c.tail & ~onehot & dead(q.d, fh) & live_row & (c.status == 0)[:, None] & ~f_nan[:, None]
     _set(values, decided, gone & (fh > 0), signed_zero(False, fmt))  # F s_i below half the least subnormal

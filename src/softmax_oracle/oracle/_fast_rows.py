@@ -48,7 +48,7 @@ from ..formats import Format
 from ..numerics.arith import Arith, arith_for
 from ..numerics import double_double as dd
 from ..numerics.eft import two_sum
-from ..numerics.enclosure import Enclosure, round_enclosure
+from ..numerics.enclosure import Enclosure, normalized, round_enclosure
 from ..rounding import NAN, Rounded, to_bits
 from ._fast_lean import U, lean_log, lean_rows
 from ._fast_lean import decide as lean_decide
@@ -253,8 +253,6 @@ def dead(d: np.ndarray, scale) -> np.ndarray:
     ``1075 ln 2 < 745.134`` and ``0.6932 > ln 2``)."""
     _, e = np.frexp(np.asarray(scale, dtype=np.float64))
     return d < _DEAD - 0.6932 * np.maximum(e, 0)
-_SAFE = 2.0**-1010  # double-double tier: below, the low words are subnormal; the bound's absolute floor
-# 2**-1070 covers their roundings (a few 2**-1075) but is too wide to decide there: the general path does
 
 
 def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
@@ -287,12 +285,37 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
                 rad = np.abs(vh) * (q.s_rel + 16 * U * U) + np.abs(gs) * s_abs
             sign = np.sign(gs)
         values, decided = lean_decide(vh, vl, rad, fmt, sign=sign)
+        # below 2**-1000 the double-double words underflow (the bound's absolute floor covers that, too
+        # widely to decide): those elements, and the double tier's undecided ones, are enclosed again
+        tiny = c.tail & (q.s < 2.0**-1000) & ~(decided & (A.name == "double"))
+        if tiny.any():
+            scale = None if name == "softmax" else (gs, np.zeros_like(gs), np.zeros_like(gs))
+            values[tiny], decided[tiny] = refine(A, c, q, tiny, fmt, scale, sign)
         dead_ = c.tail & dead(q.d, 1.0 if name == "softmax" else gs)
-        if A.name != "double":
-            decided &= ~(c.tail & (q.s < _SAFE))
         _set(values, decided, dead_ & (np.asarray(sign) > 0), signed_zero(False, fmt))
         _set(values, decided, dead_ & (np.asarray(sign) < 0), signed_zero(True, fmt))  # g s, g < 0
     return values, decided
+
+
+def refine(A: Arith, c: RowClasses, q, mask: np.ndarray, fmt: Format, scale=None, sign=1):
+    """Round ``scale * exp(x - m) / S`` again at the elements ``mask`` (non-maxima of ordinary rows)
+    with the numerics layer's scaled enclosures: values far below ``2**-1000`` (subnormal results)
+    keep their relative accuracy there.  ``S`` is the lean bound of the row; ``scale`` (a double-word
+    per element with a relative bound: ``(hi, lo, rel)``) multiplies when given.  Returns
+    ``(values, decided)`` of the selected elements (flat)."""
+    rows, cols = np.nonzero(mask)
+    d = _difference(A, c.xs[rows, cols], c.m[rows])
+    s_lo = np.zeros(rows.size) + (0.0 if A.name == "double" else np.broadcast_to(q.S_lo, q.S.shape)[rows, 0])
+    s_rad = q.S_err[rows, 0] + (np.abs(s_lo) if A.name == "double" else 0.0)
+    s_enc = normalized(Enclosure(q.S[rows, 0], 0.0 * s_lo if A.name == "double" else s_lo, s_rad, 0))
+    with np.errstate(all="ignore"):  # unknown elements are not decided
+        v = A.div(A.exp(d), s_enc)
+        if scale is not None:
+            hi, lo, rel = (np.broadcast_to(f, mask.shape)[rows, cols] for f in scale)
+            rad = np.abs(hi) * rel + (np.abs(lo) if A.name == "double" else 0.0)
+            v = A.mul(v, normalized(Enclosure(hi, 0.0 * lo if A.name == "double" else lo, rad, 0)))
+        sg = np.broadcast_to(np.asarray(sign), mask.shape)[rows, cols]
+        return _rounded(v, fmt, sign=sg)
 
 
 def _plus(a: np.ndarray, b, rad):
