@@ -55,7 +55,7 @@ from ._fast_lean import decide as lean_decide
 
 __all__ = ["phase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero"]
 
-BLOCK = 1 << 18
+BLOCK = 1 << 15
 """Elements per block of rows (a row longer than this is one block)."""
 
 ZERO = Enclosure(np.float64(0.0), np.float64(0.0), np.float64(0.0), 0)
