@@ -95,8 +95,12 @@ def normalized(a: Enclosure) -> Enclosure:
     mant, k = np.frexp(a.hi)
     shift = -k
     lo = np.ldexp(a.lo, shift)
-    rad = np.ldexp(a.rad, shift)
-    lost = (np.ldexp(lo, k) != a.lo) | ((rad < 2.0**-1022) & (a.rad > 0))
+    lost = np.ldexp(lo, k) != a.lo
+    if np.any(a.rad):
+        rad = np.ldexp(a.rad, shift)
+        lost |= (rad < 2.0**-1022) & (a.rad > 0)
+    else:  # exact input (the common case: x - m): the radius stays 0 unless lo lost bits
+        rad = a.rad
     if lost.any():
         rad = np.where(lost, rad + 2.0**-1073, rad)
     return Enclosure(mant, lo, rad, np.add(a.exp, k, dtype=np.int64))
