@@ -343,16 +343,7 @@ def _bce_grad(pv: float, yv: float, wv: float, f: mpq | None) -> Term:
 
 
 def _binary_fast(kernel, arrays, reduction: str, shape: tuple[int, ...], g: np.ndarray | None = None):
-    """The fast phase of an elementwise loss (:mod:`._fast_binary`), reshaped to the output.
-
-    None for the reduced values: their enclosure goes through 0-d arithmetic in
-    which ``numerics.arith`` leaves the low word unscaled when it renormalizes
-    (``isinstance(lo, float)`` holds for a NumPy float64 scalar), giving a
-    wrong float64 mean (``binary_cross_entropy([0.46308625], [1.0])``: one
-    ULP low); the MPFR engine rounds them until that is fixed.
-    """
-    if reduction != "none" and g is None:
-        return None
+    """The fast phase of an elementwise loss (:mod:`._fast_binary`), reshaped to the output."""
     out_shape = shape if reduction == "none" or g is not None else ()
 
     def fast(fmt: Format):
