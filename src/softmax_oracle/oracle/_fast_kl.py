@@ -86,6 +86,8 @@ def _values(x, y, log_target: bool, reduction: str, den: float, fmt: Format):
         return np.zeros((), fmt.dtype), np.zeros((), bool)
     zero_enc = Enclosure(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1, np.int64))
     row = Enclosure(*(np.where(zero, zf, np.broadcast_to(f, x.shape))[None, :] for f, zf in zip(enc, zero_enc)))
+    if A.name == "double":  # the double tier's absent low word is the float 0.0
+        row = row._replace(lo=0.0)
     total = A.sum(row, axis=-1)  # shape (1,): 1-D, see _loss_calls._binary_fast on 0-d arithmetic
     if reduction == "mean":
         total = A.div(total, A.from_float(np.full(1, den)))

@@ -142,7 +142,8 @@ def lean_log(A: Arith, c, q: LeanRows) -> tuple[np.ndarray, np.ndarray | float, 
         for rows, f, a, lo, rad in ((one, A.log1p, q.T, t_lo, q.T_err), (~one, A.log, q.S, s_lo, q.S_err)):
             if rows.any():
                 r = rows[:, 0]
-                enc = f(normalized(Enclosure(a[r], lo[r], rad[r], 0)))
+                low = 0.0 if A.name == "double" else lo[r]  # the double tier's absent low word is the float 0.0
+                enc = f(normalized(Enclosure(a[r], low, rad[r], 0)))
                 for field, value in zip(fields, enc):
                     field[r] = value
         hi, lo, rad, ex = fields

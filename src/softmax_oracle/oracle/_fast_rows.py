@@ -307,13 +307,13 @@ def refine(A: Arith, c: RowClasses, q, mask: np.ndarray, fmt: Format, scale=None
     d = _difference(A, c.xs[rows, cols], c.m[rows])
     s_lo = np.zeros(rows.size) + (0.0 if A.name == "double" else np.broadcast_to(q.S_lo, q.S.shape)[rows, 0])
     s_rad = q.S_err[rows, 0] + (np.abs(s_lo) if A.name == "double" else 0.0)
-    s_enc = normalized(Enclosure(q.S[rows, 0], 0.0 * s_lo if A.name == "double" else s_lo, s_rad, 0))
+    s_enc = normalized(Enclosure(q.S[rows, 0], 0.0 if A.name == "double" else s_lo, s_rad, 0))  # 0.0: no low word
     with np.errstate(all="ignore"):  # unknown elements are not decided
         v = A.div(A.exp(d), s_enc)
         if scale is not None:
             hi, lo, rel = (np.broadcast_to(f, mask.shape)[rows, cols] for f in scale)
             rad = np.abs(hi) * rel + (np.abs(lo) if A.name == "double" else 0.0)
-            v = A.mul(v, normalized(Enclosure(hi, 0.0 * lo if A.name == "double" else lo, rad, 0)))
+            v = A.mul(v, normalized(Enclosure(hi, 0.0 if A.name == "double" else lo, rad, 0)))
         sg = np.broadcast_to(np.asarray(sign), mask.shape)[rows, cols]
         return _rounded(v, fmt, sign=sg)
 
