@@ -21,7 +21,7 @@ from softmax_oracle import exact, oracle, ulp
 from softmax_oracle.errors import InvalidInput, PrecisionExhausted
 from softmax_oracle.formats import FORMATS, BFLOAT16, FLOAT16, FLOAT32, FLOAT64
 from softmax_oracle.numpy_impl import accurate, naive, stable
-from softmax_oracle.numpy_impl._cast import round_to_format
+from softmax_oracle.numerics.cast import round_to_format
 
 SETTINGS = settings(deadline=None)  # example counts come from the profile (tests/conftest.py)
 MORE = settings(deadline=None, max_examples=4 * settings().max_examples)  # the accurate tier's budgets

@@ -11,6 +11,7 @@ import pytest
 
 import softmax_oracle as so
 from softmax_oracle import InvalidInput
+from softmax_oracle.compare import compare
 
 o = so.oracle
 X2 = np.zeros((2, 3))
@@ -48,6 +49,10 @@ BAD = [
     ("negative bits", lambda: so.exact.softmax(X2, bits=-5), r"bits must be an integer >= 2; got bits=-5"),
     ("float bits", lambda: so.exact.logsumexp(X2, bits=64.0), r"bits must be an integer >= 2; got bits=64.0"),
     ("ignore_index float", lambda: o.cross_entropy(X2, T2, ignore_index=1.5), r"ignore_index must be an integer; got ignore_index=1.5"),
+    ("unknown engine", lambda: o.softmax(X2, engine="fast"), r"engine must be one of 'auto', 'mpfr'; got engine='fast'"),
+    ("engine not a string", lambda: o.grad.cross_entropy(X2, T2, engine=None), r"engine must be one of 'auto', 'mpfr'; got engine=None"),
+    ("engine on a loss", lambda: o.kl_div(X2, X2, engine="MPFR"), r"got engine='MPFR'"),
+    ("engine for compare", lambda: compare("numpy-naive", "softmax", X2, engine="arb"), r"got engine='arb'"),
 ]
 
 
@@ -169,15 +174,16 @@ def test_precision_exhausted_is_raised_not_guessed(monkeypatch):
 
     monkeypatch.setattr(_evaluate, "MAX_BITS", 60)
     with pytest.raises(so.PrecisionExhausted, match=r"softmax: output element \(0,\) could not be correctly rounded with 60 bits.*0x1.0000000000000p\+0"):
-        o.softmax(np.array([1.0, 1.0 + 2**-40]))
+        o.softmax(np.array([1.0, 1.0 + 2**-40]), engine="mpfr")  # the fast phase decides it at ~100 bits
 
 
 def test_all_public_names():
     assert set(so.oracle.__all__) == {"logsumexp", "softmax", "log_softmax", "sigmoid", "log_sigmoid", "softplus",
                                       "cross_entropy", "nll_loss", "kl_div", "binary_cross_entropy",
-                                      "binary_cross_entropy_with_logits", "grad"}
+                                      "binary_cross_entropy_with_logits", "grad",
+                                      "decision_counts", "DecisionCounts", "ENGINES"}
     for name in so.oracle.__all__:
-        if name != "grad":
+        if name not in ("grad", "decision_counts", "DecisionCounts", "ENGINES"):
             assert callable(getattr(so.oracle.grad, name)) and callable(getattr(so.exact, name))
             assert callable(getattr(so.exact.grad, name))
 

@@ -14,7 +14,7 @@ from softmax_oracle import exact, ulp
 from softmax_oracle.errors import PrecisionExhausted
 from softmax_oracle.formats import FORMATS
 from softmax_oracle.numpy_impl import accurate
-from softmax_oracle.numpy_impl._cast import round_to_format
+from softmax_oracle.numerics.cast import round_to_format
 rng = np.random.default_rng(int(sys.argv[1]))
 N = int(sys.argv[2])
 def rand(fmt, shape, masks):

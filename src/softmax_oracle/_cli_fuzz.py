@@ -75,9 +75,11 @@ def _summary(result: FuzzResult, max_ulp: float) -> str:
 @click.option("--no-database", is_flag=True, help="Keep nothing between runs.")
 @click.option("--max-row-length", type=click.IntRange(min=1), default=8, show_default=True)
 @click.option("--max-batch", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--engine", type=click.Choice(["auto", "mpfr"]), default="auto", show_default=True,
+              help="The oracle's engine: certified fast phase + MPFR (auto), or MPFR only (same answers).")
 def fuzz(candidate: str, function: str, dtype: str, max_examples: int, max_seconds: float | None,
          seed: int | None, regime: str | None, grad: bool, max_ulp: float, database: str, no_database: bool,
-         max_row_length: int, max_batch: int) -> None:
+         max_row_length: int, max_batch: int, engine: str) -> None:
     """Search for the worst input of CANDIDATE's FUNCTION against the oracle.
 
     CANDIDATE is a registered name (numpy-naive, numpy-stable, numpy-accurate,
@@ -91,7 +93,7 @@ def fuzz(candidate: str, function: str, dtype: str, max_examples: int, max_secon
         result = search(
             candidate, function, dtype=dtype, max_examples=max_examples, seed=seed, regime=regime, grad=grad,
             max_seconds=max_seconds, database=None if no_database else database, max_batch=max_batch,
-            max_row_length=max_row_length, on_progress=_progress_printer(),
+            max_row_length=max_row_length, on_progress=_progress_printer(), engine=engine,
         )
     except OracleError as err:  # bad candidate, unavailable package, refused arguments
         click.echo(f"error: {err}", err=True)

@@ -18,6 +18,7 @@ import click
 from .candidates import FUNCTIONS
 from .errors import InvalidInput
 from .formats import FORMATS
+from .oracle._evaluate import ENGINES
 
 __all__ = ["report", "check"]
 
@@ -105,10 +106,12 @@ def _emit(report_obj: Any, output: str, out_dir: Path | None) -> None:
               help="With --exhaustive: run only these chunk indices (default: all 2**(32 - chunk bits)).")
 @click.option("--chunk-bits", type=click.IntRange(8, 32), default=24, show_default=True,
               help="With --exhaustive: chunks of 2**BITS consecutive bit patterns.")
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="The oracle's engine: certified fast phase + MPFR (auto), or MPFR only (same answers).")
 def report(quick: bool, out_dir: Path, candidates: tuple[str, ...], functions: tuple[str, ...],
            dtypes: tuple[str, ...], samples: int | None, seed: int, no_gradients: bool, workers: int,
            scheduler: str | None, output: str, signed_zeros: bool, fresh: bool, no_progress: bool,
-           exhaustive: str | None, grad: bool, chunk_range: str | None, chunk_bits: int) -> None:
+           exhaustive: str | None, grad: bool, chunk_range: str | None, chunk_bits: int, engine: str) -> None:
     """Sweep candidates x functions x dtypes x regimes against the oracle; write tables and plots.
 
     A killed run continues where it stopped when rerun with the same --out.
@@ -122,7 +125,8 @@ def report(quick: bool, out_dir: Path, candidates: tuple[str, ...], functions: t
         return
     from .report import SweepConfig, run_sweep, write_report
 
-    changes: dict[str, Any] = {"seed": seed, "gradients": not no_gradients, "signed_zeros": signed_zeros}
+    changes: dict[str, Any] = {"seed": seed, "gradients": not no_gradients, "signed_zeros": signed_zeros,
+                              "engine": engine}
     for name, value in (("candidates", candidates), ("functions", functions), ("dtypes", dtypes)):
         if value:
             changes[name] = tuple(value)
@@ -198,6 +202,8 @@ def _command_line(*, quick: bool, fresh: bool, out_dir: Path, workers: int, chan
         words.append("--no-gradients")
     if changes.get("signed_zeros"):
         words.append("--signed-zeros")
+    if changes.get("engine", "auto") != "auto":
+        words += ["--engine", changes["engine"]]
     return prefix + shlex.join(words)
 
 
@@ -221,8 +227,10 @@ def _violations(records: Any, max_ulp: float, *, signed_zeros: bool = False) -> 
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the report files here.")
 @click.option("--format", "output", type=click.Choice(["md", "json", "csv"]), default="md", show_default=True)
+@click.option("--engine", type=click.Choice(ENGINES), default="auto", show_default=True,
+              help="The oracle's engine: certified fast phase + MPFR (auto), or MPFR only (same answers).")
 def check(implementation: str, function: str, dtypes: tuple[str, ...], max_ulp: float, grad: bool, samples: int,
-          seed: int, signed_zeros: bool, out_dir: Path | None, output: str) -> None:
+          seed: int, signed_zeros: bool, out_dir: Path | None, output: str, engine: str) -> None:
     """Check your own MODULE:FUNCTION against the oracle over every regime (exhaustively for 16-bit sigmoid & co).
 
     Exit status 1 when an element is off by more than --max-ulp or of the wrong class (a zero of the wrong
@@ -236,7 +244,7 @@ def check(implementation: str, function: str, dtypes: tuple[str, ...], max_ulp: 
         raise _fail(f"expected MODULE:FUNCTION, got {implementation!r}")
     config = replace(SweepConfig.full(), candidates=(implementation,), functions=(function,), dtypes=tuple(dtypes),
                      samples=samples, seed=seed, gradients=grad, scale_points=2, scale_sparse=6, row_lengths=(1, 100, 1000),
-                     row_elements=2000, signed_zeros=signed_zeros)
+                     row_elements=2000, signed_zeros=signed_zeros, engine=engine)
     try:
         with tempfile.TemporaryDirectory() as scratch:
             result = run_sweep(config, out_dir=out_dir or scratch, workers=1, resume=False)

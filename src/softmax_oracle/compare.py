@@ -25,6 +25,8 @@ import numpy as np
 from .candidates import Implementation, check_function, resolve
 from .errors import PrecisionExhausted
 from .formats import format_of
+from .oracle._counts import decision_counts
+from .oracle._evaluate import check_engine
 from .ulp import Mismatch, class_mismatches, exact_nonzero, relative_error, ulp_distance, ulp_error
 
 __all__ = ["Comparison", "ClassMismatch", "Reference", "compare", "reference", "literal", "input_of", "EXACT_BITS",
@@ -101,6 +103,9 @@ class Comparison:
     got, rounded, exact : numpy.ndarray
         The candidate's result (``None`` unless an array), the oracle's, and
         the exact values (object array of ``mpmath.mpf``).
+    phase1_decided : int
+        How many of the ``n`` output elements the oracle's fast phase decided
+        (the rest went to its MPFR engine; 0 with ``engine="mpfr"``).
     """
 
     candidate: str
@@ -126,6 +131,7 @@ class Comparison:
     got: np.ndarray | None = field(repr=False)
     rounded: np.ndarray = field(repr=False)
     exact: np.ndarray = field(repr=False)
+    phase1_decided: int = 0
 
     @property
     def wrong_class(self) -> tuple[ClassMismatch, ...]:
@@ -222,11 +228,13 @@ def input_of(function: str, grad: bool, index: tuple[int, ...], args: tuple[Any,
 
 
 def _problem_record(impl: Implementation, function: str, grad: bool, fmt: str, status: str, problem: str,
-                    rounded: np.ndarray, exact: np.ndarray, got: Any) -> Comparison:
+                    ref: Reference, got: Any) -> Comparison:
     nan = float("nan")
+    rounded = ref.rounded
     return Comparison(
         impl.candidate, function, grad, fmt, status, problem, impl.note, int(rounded.size), nan, nan, -1,
-        nan, nan, None, None, None, None, None, (), np.full(rounded.shape, nan), got, rounded, exact,
+        nan, nan, None, None, None, None, None, (), np.full(rounded.shape, nan), got, rounded, ref.exact,
+        ref.phase1_decided,
     )
 
 
@@ -242,7 +250,7 @@ def _check_result(got: Any, rounded: np.ndarray) -> tuple[str, str]:
 
 
 def compare(candidate: Any, function: str, *args: Any, grad: bool = False, reference: Reference | None = None,
-            **kwargs: Any) -> Comparison:
+            engine: str = "auto", **kwargs: Any) -> Comparison:
     """Run ``candidate(*args, **kwargs)`` and the oracle's ``function`` on the same inputs.
 
     Parameters
@@ -262,6 +270,9 @@ def compare(candidate: Any, function: str, *args: Any, grad: bool = False, refer
     reference : Reference, optional
         The oracle's answers computed beforehand with :func:`reference`
         (shared by many candidates: the oracle is not called again).
+    engine : {"auto", "mpfr"}
+        The oracle's engine (see :mod:`softmax_oracle.oracle`); not passed to
+        the candidate.  Both give the same bits; ``"auto"`` is faster.
 
     Returns
     -------
@@ -279,8 +290,10 @@ def compare(candidate: Any, function: str, *args: Any, grad: bool = False, refer
         The candidate's package is missing or it lacks ``function``.
     """
     check_function(function)
+    check_engine(engine)
     impl = resolve(candidate, function, grad=grad)
-    ref = reference if reference is not None else globals()["reference"](function, *args, grad=grad, **kwargs)
+    ref = reference if reference is not None else globals()["reference"](function, *args, grad=grad, engine=engine,
+                                                                          **kwargs)
     if ref.note:
         impl = dataclasses.replace(impl, note=(f"{impl.note} " if impl.note else "") + ref.note)
     rounded, exact = ref.rounded, ref.exact
@@ -289,13 +302,14 @@ def compare(candidate: Any, function: str, *args: Any, grad: bool = False, refer
         got = impl(*args, **kwargs)
     except Exception as err:  # noqa: BLE001 - any failure of the candidate is a finding to record
         return _problem_record(impl, function, grad, fmt.name, "raised", f"raised {type(err).__name__}: {err}",
-                               rounded, exact, None)
+                               ref, None)
     status, problem = _check_result(got, rounded)
     if status != "ok":
         kept = got if isinstance(got, np.ndarray) else None
-        return _problem_record(impl, function, grad, fmt.name, status, problem, rounded, exact, kept)
+        return _problem_record(impl, function, grad, fmt.name, status, problem, ref, kept)
     got = np.asarray(got)
-    return _measure(impl, function, grad, fmt.name, got, rounded, exact, args, kwargs)
+    record = _measure(impl, function, grad, fmt.name, got, rounded, exact, args, kwargs)
+    return dataclasses.replace(record, phase1_decided=ref.phase1_decided)
 
 
 @dataclass(frozen=True, eq=False)
@@ -312,14 +326,18 @@ class Reference:
         (see ``note``).
     note : str
         Empty, or why ``exact`` holds the rounded values.
+    phase1_decided : int
+        Elements of ``rounded`` decided by the oracle's fast phase.
     """
 
     rounded: np.ndarray
     exact: np.ndarray
     note: str = ""
+    phase1_decided: int = 0
 
 
-def reference(function: str, *args: Any, grad: bool = False, bits: int = EXACT_BITS, **kwargs: Any) -> Reference:
+def reference(function: str, *args: Any, grad: bool = False, bits: int = EXACT_BITS, engine: str = "auto",
+              **kwargs: Any) -> Reference:
     """The oracle's rounded and exact values of ``function`` at ``args``, computed once for many candidates.
 
     ``softmax_oracle.exact`` raises :class:`~softmax_oracle.errors.PrecisionExhausted`
@@ -328,19 +346,23 @@ def reference(function: str, *args: Any, grad: bool = False, bits: int = EXACT_B
     known.  Then the exact values are replaced by the correctly rounded ones,
     which measures ULP errors exactly for the zeros those values round to (to
     within ``2**-1073741823`` ULP) and within 0.5 ULP elsewhere; ``note`` says so.
+    ``engine`` is the oracle's (``softmax_oracle.exact`` is always MPFR).
     """
     check_function(function)
+    check_engine(engine)
     oracle_fn, exact_fn = _oracle(function, grad)
-    rounded = np.asarray(oracle_fn(*args, **kwargs))
+    with decision_counts() as counts:
+        rounded = np.asarray(oracle_fn(*args, engine=engine, **kwargs))
     exact_kwargs = {k: v for k, v in kwargs.items() if k != "dtype"}
     try:
-        return Reference(rounded, np.asarray(exact_fn(*args, bits=bits, **exact_kwargs), dtype=object))
+        return Reference(rounded, np.asarray(exact_fn(*args, bits=bits, **exact_kwargs), dtype=object),
+                         phase1_decided=counts.phase1_decided)
     except PrecisionExhausted as err:
         values = np.empty(rounded.shape, dtype=object)
         values.reshape(-1)[:] = [mpmath.mpf(float(v)) for v in rounded.astype(np.float64).reshape(-1)]
         note = (f"exact values unavailable ({err.reason}; element {err.index}); "
                 "ULP errors measured against the correctly rounded values")
-        return Reference(rounded, values, note)
+        return Reference(rounded, values, note, counts.phase1_decided)
 
 
 def _normal_mpf(value: Any) -> Any:

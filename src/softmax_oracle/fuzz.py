@@ -37,6 +37,7 @@ from .candidates import Implementation, resolve
 from .compare import ClassMismatch, Comparison, compare, literal
 from .errors import InvalidInput, OracleError
 from .formats import format_of
+from .oracle._evaluate import check_engine
 from .regimes import check_count, check_regime, from_ordered
 from .strategies import arguments
 from .ulp import ordered
@@ -140,8 +141,8 @@ class _Tracker:
     """The mutable state of one search; :meth:`result` freezes it."""
 
     def __init__(self, impl: Implementation, function: str, grad: bool, max_seconds: float | None,
-                 on_progress: Callable[[FuzzProgress], None] | None) -> None:
-        self.impl, self.function, self.grad = impl, function, grad
+                 on_progress: Callable[[FuzzProgress], None] | None, engine: str = "auto") -> None:
+        self.impl, self.function, self.grad, self.engine = impl, function, grad, engine
         self.max_seconds, self.on_progress = max_seconds, on_progress
         self.start = time.perf_counter()
         self.examples = 0
@@ -161,7 +162,7 @@ class _Tracker:
         args, kwargs = call
         try:
             with np.errstate(all="ignore"):  # a candidate's overflow is a finding, not a warning
-                record = compare(self.impl, self.function, *args, grad=self.grad, **kwargs)
+                record = compare(self.impl, self.function, *args, grad=self.grad, engine=self.engine, **kwargs)
         except OracleError as err:  # e.g. PrecisionExhausted: no reference, so nothing to measure
             _keep(self.oracle_errors, f"{type(err).__name__}: {err}")
             return
@@ -282,6 +283,7 @@ def search(
     max_row_length: int = 8,
     scale: float | None = None,
     on_progress: Callable[[FuzzProgress], None] | None = None,
+    engine: str = "auto",
 ) -> FuzzResult:
     """Search for the input where ``candidate`` is furthest from the oracle.
 
@@ -320,6 +322,9 @@ def search(
         Logit magnitude (see :mod:`softmax_oracle.regimes`).
     on_progress : callable, optional
         Called with a :class:`FuzzProgress` after every example.
+    engine : {"auto", "mpfr"}
+        The oracle's engine (:mod:`softmax_oracle.oracle`): same answers,
+        ``"auto"`` faster.
 
     Returns
     -------
@@ -335,6 +340,7 @@ def search(
         The candidate's package is missing or it lacks ``function``.
     """
     fmt = format_of(dtype)
+    check_engine(engine)
     check_regime(regime, allow_none=True)
     max_examples, max_seconds = _check_budget(max_examples, max_seconds)
     if seed is not None:
@@ -345,7 +351,7 @@ def search(
     impl = resolve(candidate, function, grad=grad)
     strategy = arguments(function, fmt, regime=regime, max_batch=max_batch, max_row_length=max_row_length,
                          scale=scale)
-    tracker = _Tracker(impl, function, grad, max_seconds, on_progress)
+    tracker = _Tracker(impl, function, grad, max_seconds, on_progress, engine)
     key = hashlib.sha256(f"{impl.label}|{fmt.name}|{regime}|{max_batch}|{max_row_length}|{scale}".encode()).digest()
     def run(call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
         tracker.run(call)

@@ -133,7 +133,7 @@ def failure_message(comparison: Comparison, *, max_ulp: float, signed_zeros: boo
 
 
 def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: float = 1.0, grad: bool = False,
-                          signed_zeros: bool = False, **kwargs: Any) -> Comparison:
+                          signed_zeros: bool = False, engine: str = "auto", **kwargs: Any) -> Comparison:
     """Fail unless ``candidate`` is within ``max_ulp`` ULP of the exact ``function`` everywhere.
 
     Parameters
@@ -155,6 +155,9 @@ def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: fl
         is positive and rounds to ``+0.0``, or the reverse).  Default
         ``False``: ``-0.0 == 0.0``, as in :mod:`numpy.testing`; where the
         exact value is zero either sign is right anyway.
+    engine : {"auto", "mpfr"}
+        The oracle's engine (:mod:`softmax_oracle.oracle`): the same answers,
+        ``"auto"`` faster.
 
     Returns
     -------
@@ -170,13 +173,13 @@ def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: fl
         message gives the mismatched count, the worst input as exact hex
         floats, got vs correctly rounded vs exact, and the budget.
     InvalidInput
-        Unknown function or candidate, bad ``max_ulp``, or arguments the
-        oracle refuses.
+        Unknown function or candidate, bad ``max_ulp`` or ``engine``, or
+        arguments the oracle refuses.
     """
     budget = _check_budget(max_ulp)
     if not isinstance(signed_zeros, (bool, np.bool_)):
         raise InvalidInput(f"signed_zeros must be True or False; got signed_zeros={signed_zeros!r}")
-    comparison = compare(candidate, function, *args, grad=grad, **kwargs)
+    comparison = compare(candidate, function, *args, grad=grad, engine=engine, **kwargs)
     message = failure_message(comparison, max_ulp=budget, signed_zeros=bool(signed_zeros), kwargs=kwargs)
     if message:
         raise AssertionError(message)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._eft import extract_sum, two_sum, two_sum_error
+from ..numerics.eft import extract_sum, two_sum, two_sum_error
 from ._rowmax import RowMax, row_max
 
 __all__ = ["CompensatedKernels"]

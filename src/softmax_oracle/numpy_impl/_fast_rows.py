@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ._eft import extract_sum, two_sum_error
+from ..numerics.eft import extract_sum, two_sum_error
 
 __all__ = ["FAST", "fast_call"]
 

@@ -33,11 +33,11 @@ from ..arguments import (
     output_format,
     pair_problem,
 )
-from ._cast import round_to_format
+from ..numerics.cast import round_to_format
 from ._family_api import as_rows, from_rows
 from ._loss_api import class_weights
 from . import _precise_gradients as precise
-from . import _scaled as sc
+from ..numerics import scaled as sc
 from ._precise_binary import bce_with_logits_grad
 from ._select import Selector
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _scaled as sc
-from ._double_double import exp_scaled
+from ..numerics import scaled as sc
+from ..numerics.double_double import exp_scaled
 from ..formats import Format
 
 __all__ = ["bce_with_logits_grad"]

@@ -2,7 +2,7 @@
 
 ``g - s sum(g)`` and ``s (g - sum(g s))`` cancel wherever the upstream gradient
 ``g`` is close to what the softmax predicts; long double's 11 extra bits cannot
-absorb that.  Here every quantity is a scaled double-double (:mod:`._scaled`):
+absorb that.  Here every quantity is a scaled double-double (:mod:`softmax_oracle.numerics.scaled`):
 ``t_i = exp(x_i - m)`` from the exact difference ``x_i - m`` (TwoSum) and a
 double-double exponential, ``T = sum t``, and each gradient is written with a
 common denominator, so that the exactly-cancelling cases (tied logits, a
@@ -24,9 +24,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _scaled as sc
-from ._double_double import exp_scaled
-from ._eft import two_sum
+from ..numerics import scaled as sc
+from ..numerics.double_double import exp_scaled
+from ..numerics.eft import two_sum
 from ..formats import Format
 
 __all__ = ["softmax_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad", "coefficients"]

@@ -1,15 +1,15 @@
 """The accurate tier: the best a float implementation does at NumPy speed.
 
 float16, bfloat16 and float32 results are computed in float64 with the stable
-formulas and rounded once (bfloat16 through round-to-odd, see ``_cast``): at most
+formulas and rounded once (bfloat16 through round-to-odd, see ``numerics.cast``): at most
 0.51 ULP.  float64 softmax, log_softmax and logsumexp recover the rounding error of
 ``x_i - max`` and of ``1 + S`` with TwoSum and use ``exp(d + e) ~ exp(d)(1 + e)``, so
 their error does not grow with ``|x_i - max|`` (at most 2 ULP).
 
 Gradients under :data:`grad`.  Those that cancel against ``grad_output`` or the
 target (softmax, log_softmax, logsumexp, cross_entropy, BCE with logits) are
-computed in every format in scaled double-double arithmetic (``_scaled``,
-``_double_double``: TwoSum, Dekker's TwoProduct, a 106-bit exponential), with a
+computed in every format in scaled double-double arithmetic (``numerics.scaled``,
+``numerics.double_double``: TwoSum, Dekker's TwoProduct, a 106-bit exponential), with a
 common denominator so that exact cancellations stay exact, and rounded once:
 within 0.5 ULP plus ~2**-100 relative for any ``grad_output`` and logit
 magnitude.  The other float64 losses, elementwise functions and gradients are

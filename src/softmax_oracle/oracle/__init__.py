@@ -26,6 +26,18 @@ Edge semantics, shared by all functions:
   ``p = 0``.  PyTorch gives NaN in the first case.
 * Exactly zero results are ``+0.0``; results that underflow keep their sign.
 
+Engines.  Every function (and every gradient) takes ``engine=``:
+
+* ``"auto"`` (the default): a certified fast phase, vectorized in NumPy,
+  encloses every element with a proven error bound and decides those whose
+  enclosure rounds to one value of the target format (same class, same sign
+  of zero); the MPFR engine above rounds the rest, and only their terms are
+  built.
+* ``"mpfr"``: the MPFR engine for every element (for cross-checks).
+
+Both return the same bits.  :func:`decision_counts` counts how many elements
+the fast phase decided in the calls of a ``with`` block.
+
 See :mod:`softmax_oracle.oracle.grad` for the gradients and
 :mod:`softmax_oracle.exact` for the exact values.
 """
@@ -39,7 +51,8 @@ import numpy as np
 from ..arguments import output_format
 from . import grad
 from ._calls import pointwise_terms, row_terms
-from ._evaluate import round_terms
+from ._counts import DecisionCounts, decision_counts
+from ._evaluate import ENGINES, check_engine, round_terms
 from ._loss_calls import (
     binary_cross_entropy_terms,
     binary_cross_entropy_with_logits_terms,
@@ -61,15 +74,18 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "grad",
+    "decision_counts",
+    "DecisionCounts",
+    "ENGINES",
 ]
 
 
-def _rounded(built, dtype) -> np.ndarray:
+def _rounded(built, dtype, engine) -> np.ndarray:
     terms, fmt = built
-    return round_terms(terms, output_format(dtype, fmt))
+    return round_terms(terms, output_format(dtype, fmt), engine=check_engine(engine))
 
 
-def logsumexp(x: Any, axis: int = -1, *, dtype: Any = None) -> np.ndarray:
+def logsumexp(x: Any, axis: int = -1, *, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Correctly rounded ``log(sum(exp(x), axis))``.
 
     Computed as ``m + log1p(sum_{j: x_j < m} exp(x_j - m))`` (``log(k + ...)``
@@ -98,10 +114,10 @@ def logsumexp(x: Any, axis: int = -1, *, dtype: Any = None) -> np.ndarray:
     >>> float(so.oracle.logsumexp(np.array([1000.0, 1000.0])))
     1000.6931471805599
     """
-    return _rounded(row_terms("logsumexp", x, axis), dtype)
+    return _rounded(row_terms("logsumexp", x, axis), dtype, engine)
 
 
-def softmax(x: Any, axis: int = -1, *, dtype: Any = None) -> np.ndarray:
+def softmax(x: Any, axis: int = -1, *, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Correctly rounded ``exp(x_i) / sum_j exp(x_j)`` along ``axis``.
 
     Each element is ``exp(x_i - m) / S`` with ``S = sum_j exp(x_j - m)``
@@ -131,10 +147,10 @@ def softmax(x: Any, axis: int = -1, *, dtype: Any = None) -> np.ndarray:
     >>> so.oracle.softmax(np.array([1000.0, 2000.0, 3000.0, 4000.0, 5000.0]))
     array([0., 0., 0., 0., 1.])
     """
-    return _rounded(row_terms("softmax", x, axis), dtype)
+    return _rounded(row_terms("softmax", x, axis), dtype, engine)
 
 
-def log_softmax(x: Any, axis: int = -1, *, dtype: Any = None) -> np.ndarray:
+def log_softmax(x: Any, axis: int = -1, *, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Correctly rounded ``x_i - logsumexp(x)`` along ``axis``.
 
     Computed as ``(x_i - m) - log1p(T)`` with the difference ``x_i - m`` exact,
@@ -156,10 +172,10 @@ def log_softmax(x: Any, axis: int = -1, *, dtype: Any = None) -> np.ndarray:
     >>> so.oracle.log_softmax(np.array([10.0, 0.0, -10.0], dtype=np.float32))
     array([-4.5400961e-05, -1.0000046e+01, -2.0000046e+01], dtype=float32)
     """
-    return _rounded(row_terms("log_softmax", x, axis), dtype)
+    return _rounded(row_terms("log_softmax", x, axis), dtype, engine)
 
 
-def sigmoid(x: Any, *, dtype: Any = None) -> np.ndarray:
+def sigmoid(x: Any, *, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Correctly rounded logistic sigmoid ``1 / (1 + exp(-x))``, elementwise.
 
     ``sigmoid(+inf) = 1``, ``sigmoid(-inf) = 0``, NaN gives NaN.
@@ -170,26 +186,26 @@ def sigmoid(x: Any, *, dtype: Any = None) -> np.ndarray:
     >>> so.oracle.sigmoid(np.array([0.0, 40.0, -700.0]))
     array([5.00000000e-001, 1.00000000e+000, 9.85967654e-305])
     """
-    return _rounded(pointwise_terms("sigmoid", x), dtype)
+    return _rounded(pointwise_terms("sigmoid", x), dtype, engine)
 
 
-def log_sigmoid(x: Any, *, dtype: Any = None) -> np.ndarray:
+def log_sigmoid(x: Any, *, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Correctly rounded ``log(sigmoid(x)) = -softplus(-x)``, elementwise.
 
     ``log_sigmoid(-inf) = -inf``; ``log_sigmoid(+inf) = -0.0`` (the limit from
     below, as for every large finite ``x``).
     """
-    return _rounded(pointwise_terms("log_sigmoid", x), dtype)
+    return _rounded(pointwise_terms("log_sigmoid", x), dtype, engine)
 
 
-def softplus(x: Any, *, dtype: Any = None) -> np.ndarray:
+def softplus(x: Any, *, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Correctly rounded ``log(1 + exp(x))``, elementwise (beta = 1, no threshold).
 
     PyTorch's ``softplus`` returns ``x`` itself above ``threshold=20``; the
     oracle returns the mathematics (``softplus(20) = 20 + 2.06e-9``).
     ``softplus(+inf) = +inf``, ``softplus(-inf) = +0``.
     """
-    return _rounded(pointwise_terms("softplus", x), dtype)
+    return _rounded(pointwise_terms("softplus", x), dtype, engine)
 
 
 def cross_entropy(
@@ -201,6 +217,7 @@ def cross_entropy(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
     dtype: Any = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Correctly rounded cross-entropy of logits, with ``torch.nn.functional.cross_entropy`` semantics.
 
@@ -228,7 +245,7 @@ def cross_entropy(
     2.0
     """
     return _rounded(
-        cross_entropy_terms(input, target, weight, ignore_index, reduction, label_smoothing), dtype
+        cross_entropy_terms(input, target, weight, ignore_index, reduction, label_smoothing), dtype, engine
     )
 
 
@@ -240,6 +257,7 @@ def nll_loss(
     ignore_index: int = -100,
     reduction: str = "mean",
     dtype: Any = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Correctly rounded negative log-likelihood ``-w_t x_{n,t}`` (``torch.nn.functional.nll_loss``).
 
@@ -247,7 +265,7 @@ def nll_loss(
     input); ``target`` integer class indices.  ``"mean"`` divides by the sum of
     the target weights of the non-ignored samples (NaN when it is zero).
     """
-    return _rounded(nll_loss_terms(input, target, weight, ignore_index, reduction), dtype)
+    return _rounded(nll_loss_terms(input, target, weight, ignore_index, reduction), dtype, engine)
 
 
 def kl_div(
@@ -257,6 +275,7 @@ def kl_div(
     reduction: str = "mean",
     log_target: bool = False,
     dtype: Any = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Correctly rounded ``torch.nn.functional.kl_div``: pointwise ``y (log y - x)``.
 
@@ -267,7 +286,7 @@ def kl_div(
     ``"sum"``, ``"mean"`` (over all elements) and ``"batchmean"`` (sum divided
     by ``input.shape[0]``, the mathematically correct KL of a batch).
     """
-    return _rounded(kl_div_terms(input, target, reduction, log_target), dtype)
+    return _rounded(kl_div_terms(input, target, reduction, log_target), dtype, engine)
 
 
 def binary_cross_entropy(
@@ -277,6 +296,7 @@ def binary_cross_entropy(
     weight: Any = None,
     reduction: str = "mean",
     dtype: Any = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Correctly rounded ``-w (y log p + (1 - y) log(1 - p))``, elementwise, then reduced.
 
@@ -285,7 +305,7 @@ def binary_cross_entropy(
     log at -100, so ``p = 0, y = 1`` gives 100 there; the oracle returns the
     mathematics, ``+inf``.  ``"mean"`` is the plain mean over elements.
     """
-    return _rounded(binary_cross_entropy_terms(input, target, weight, reduction), dtype)
+    return _rounded(binary_cross_entropy_terms(input, target, weight, reduction), dtype, engine)
 
 
 def binary_cross_entropy_with_logits(
@@ -296,6 +316,7 @@ def binary_cross_entropy_with_logits(
     reduction: str = "mean",
     pos_weight: Any = None,
     dtype: Any = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Correctly rounded ``w (pw y softplus(-x) + (1 - y) softplus(x))``, elementwise, then reduced.
 
@@ -305,7 +326,7 @@ def binary_cross_entropy_with_logits(
     ``+inf``); non-finite targets or weights give NaN.
     """
     return _rounded(
-        binary_cross_entropy_with_logits_terms(input, target, weight, reduction, pos_weight), dtype
+        binary_cross_entropy_with_logits_terms(input, target, weight, reduction, pos_weight), dtype, engine
     )
 
 

@@ -1,55 +1,100 @@
 """The evaluation interface: terms in, correctly rounded arrays (or exact numbers) out.
 
-The public functions build one :class:`~._ziv.Term` per output element
-(sharing one :class:`~._rows.Row` per softmax row) and hand them here.  This
-is the single place that turns terms into values, so that a faster certified
-evaluator (e.g. a float64 double-double filter in front of MPFR) can slot in
-later without touching the public functions.
+The public functions describe each call as :class:`Terms`: a builder of the
+:class:`~._ziv.Term` of any output element (sharing one
+:class:`~._rows.Row` per softmax row, built on first use) and, optionally, a
+*fast phase*: a vectorized evaluator returning every element's value and
+whether it is decided (:mod:`._fast_rows`, :mod:`._fast_losses`, ...).
+
+:func:`round_terms` with ``engine="auto"`` runs the fast phase, then builds
+the terms of the undecided elements only and rounds them with the MPFR/Ziv
+engine; ``engine="mpfr"`` builds and rounds every term (the fast phase is not
+run).  Both give the same bits: the fast phase decides an element only where
+its proven enclosure rounds to one value.  Each call's counts go to
+:func:`~._counts.decision_counts`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import PrecisionExhausted
+from ..errors import InvalidInput, PrecisionExhausted
 from ..formats import Format, binary_format
 from ..rounding import to_array, to_mpf
+from ._counts import record
 from ._ziv import MAX_BITS, Term, Undecided, decide
 
-__all__ = ["Terms", "round_terms", "exact_terms"]
+__all__ = ["Terms", "round_terms", "exact_terms", "check_engine", "ENGINES", "FastPhase"]
+
+ENGINES = ("auto", "mpfr")
+"""``"auto"``: the certified fast phase, then MPFR for the undecided rest; ``"mpfr"``: MPFR only."""
+
+FastPhase = Callable[[Format], "tuple[np.ndarray, np.ndarray]"]
+"""``fast(fmt) -> (values, decided)``: arrays of the output's shape, ``fmt.dtype`` and bool;
+``values`` is correctly rounded wherever ``decided`` is True (meaningless elsewhere)."""
+
+
+def check_engine(engine: Any) -> str:
+    """``engine`` as one of :data:`ENGINES`, or :class:`InvalidInput` naming it."""
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise InvalidInput(f"engine must be one of {', '.join(map(repr, ENGINES))}; got engine={engine!r}")
+    return engine
 
 
 @dataclass(frozen=True)
 class Terms:
-    """The output elements of one call, in C order, with the output's shape.
+    """The output elements of one call (C order, the output's shape), built on demand.
 
-    ``describe(i)`` renders the inputs that produced flat element ``i`` (exact
-    hex floats) for error messages.
+    ``term(i)`` builds the term of flat element ``i``; ``describe(i)`` renders
+    the inputs that produced it (exact hex floats) for error messages;
+    ``fast``, when given, is the call's fast phase (see :data:`FastPhase`).
     """
 
     function: str
-    terms: Sequence[Term]
+    term: Callable[[int], Term]
     shape: tuple[int, ...]
     describe: Callable[[int], str]
+    fast: FastPhase | None = None
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
 
 
-def _decide_all(terms: Terms, fmt: Format):
+def _decide(terms: Terms, fmt: Format, indices) -> list:
     out = []
-    for i, term in enumerate(terms.terms):
+    for i in indices:
+        i = int(i)
         try:
-            out.append(decide(term, fmt, max_bits=MAX_BITS))
+            out.append(decide(terms.term(i), fmt, max_bits=MAX_BITS))
         except Undecided as err:
             index = tuple(int(v) for v in np.unravel_index(i, terms.shape)) if terms.shape else ()
             raise PrecisionExhausted(terms.function, index, err.max_bits, terms.describe(i), err.reason) from None
     return out
 
 
-def round_terms(terms: Terms, fmt: Format) -> np.ndarray:
-    """Every element correctly rounded to ``fmt``: an array of ``fmt.dtype`` (0-d for scalars)."""
-    return to_array(_decide_all(terms, fmt), fmt, terms.shape)
+def round_terms(terms: Terms, fmt: Format, *, engine: str = "auto") -> np.ndarray:
+    """Every element correctly rounded to ``fmt``: an array of ``fmt.dtype`` (0-d for scalars).
+
+    With ``engine="auto"`` the fast phase (if any) decides what it can and
+    only the other elements' terms are built and rounded by MPFR.
+    """
+    size = terms.size
+    if engine == "auto" and terms.fast is not None and size:
+        values, decided = terms.fast(fmt)
+        values = np.array(values, dtype=fmt.dtype).reshape(-1)
+        undecided = np.flatnonzero(~np.asarray(decided, dtype=bool).reshape(-1))
+    else:
+        values = np.empty(size, dtype=fmt.dtype)
+        undecided = np.arange(size)
+    if undecided.size:
+        values[undecided] = to_array(_decide(terms, fmt, undecided), fmt, (undecided.size,))
+    record(size, size - int(undecided.size))
+    return values.reshape(terms.shape)
 
 
 def exact_terms(terms: Terms, bits: int):
@@ -57,7 +102,7 @@ def exact_terms(terms: Terms, bits: int):
 
     Returns an object ndarray, or a bare ``mpf`` for a 0-d result.
     """
-    values = [to_mpf(v) for v in _decide_all(terms, binary_format(bits))]
+    values = [to_mpf(v) for v in _decide(terms, binary_format(bits), range(terms.size))]
     if not terms.shape:
         return values[0]
     arr = np.empty(len(values), dtype=object)

@@ -19,7 +19,10 @@ binary_cross_entropy          ``G w (p - y) / (p (1 - p))``
 binary_cross_entropy_with_logits  ``G w ((1 + (pw - 1) y) sigmoid(x) - pw y)``
 ============================  =================================================
 
-where ``G`` is ``grad_output`` divided by the reduction's denominator.  A
+where ``G`` is ``grad_output`` divided by the reduction's denominator.
+Every gradient also takes ``engine="auto" | "mpfr"`` (see
+:mod:`softmax_oracle.oracle`): the same bits, ``"auto"`` through the
+certified fast phase first.  A
 non-finite ``grad_output`` gives NaN where it is used.  BCE's gradient at
 ``p = 0`` or ``1`` is infinite (PyTorch clamps the denominator at 1e-12).
 
@@ -38,7 +41,7 @@ import numpy as np
 
 from ..arguments import output_format
 from ._calls import pointwise_terms, row_terms
-from ._evaluate import round_terms
+from ._evaluate import check_engine, round_terms
 from ._loss_calls import (
     binary_cross_entropy_terms,
     binary_cross_entropy_with_logits_terms,
@@ -62,42 +65,42 @@ __all__ = [
 ]
 
 
-def _rounded(built, dtype) -> np.ndarray:
+def _rounded(built, dtype, engine) -> np.ndarray:
     terms, fmt = built
-    return round_terms(terms, output_format(dtype, fmt))
+    return round_terms(terms, output_format(dtype, fmt), engine=check_engine(engine))
 
 
-def logsumexp(x: Any, axis: int = -1, *, grad_output: Any = None, dtype: Any = None) -> np.ndarray:
+def logsumexp(x: Any, axis: int = -1, *, grad_output: Any = None, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.logsumexp`: ``g s_i`` (softmax times the row's upstream gradient)."""
-    return _rounded(row_terms("logsumexp", x, axis, grad_output, grad=True), dtype)
+    return _rounded(row_terms("logsumexp", x, axis, grad_output, grad=True), dtype, engine)
 
 
-def softmax(x: Any, axis: int = -1, *, grad_output: Any = None, dtype: Any = None) -> np.ndarray:
+def softmax(x: Any, axis: int = -1, *, grad_output: Any = None, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.softmax`: ``s_i (g_i - sum_j g_j s_j)``.
 
     With the default ``grad_output`` (ones) this is exactly zero.
     """
-    return _rounded(row_terms("softmax", x, axis, grad_output, grad=True), dtype)
+    return _rounded(row_terms("softmax", x, axis, grad_output, grad=True), dtype, engine)
 
 
-def log_softmax(x: Any, axis: int = -1, *, grad_output: Any = None, dtype: Any = None) -> np.ndarray:
+def log_softmax(x: Any, axis: int = -1, *, grad_output: Any = None, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.log_softmax`: ``g_i - s_i sum_j g_j``."""
-    return _rounded(row_terms("log_softmax", x, axis, grad_output, grad=True), dtype)
+    return _rounded(row_terms("log_softmax", x, axis, grad_output, grad=True), dtype, engine)
 
 
-def sigmoid(x: Any, *, grad_output: Any = None, dtype: Any = None) -> np.ndarray:
+def sigmoid(x: Any, *, grad_output: Any = None, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.sigmoid`: ``g sigmoid(x) sigmoid(-x)``."""
-    return _rounded(pointwise_terms("sigmoid", x, grad_output, grad=True), dtype)
+    return _rounded(pointwise_terms("sigmoid", x, grad_output, grad=True), dtype, engine)
 
 
-def log_sigmoid(x: Any, *, grad_output: Any = None, dtype: Any = None) -> np.ndarray:
+def log_sigmoid(x: Any, *, grad_output: Any = None, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.log_sigmoid`: ``g sigmoid(-x)``."""
-    return _rounded(pointwise_terms("log_sigmoid", x, grad_output, grad=True), dtype)
+    return _rounded(pointwise_terms("log_sigmoid", x, grad_output, grad=True), dtype, engine)
 
 
-def softplus(x: Any, *, grad_output: Any = None, dtype: Any = None) -> np.ndarray:
+def softplus(x: Any, *, grad_output: Any = None, dtype: Any = None, engine: str = "auto") -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.softplus`: ``g sigmoid(x)``."""
-    return _rounded(pointwise_terms("softplus", x, grad_output, grad=True), dtype)
+    return _rounded(pointwise_terms("softplus", x, grad_output, grad=True), dtype, engine)
 
 
 def cross_entropy(
@@ -110,6 +113,7 @@ def cross_entropy(
     label_smoothing: float = 0.0,
     grad_output: Any = None,
     dtype: Any = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.cross_entropy` w.r.t. ``input``.
 
@@ -120,6 +124,7 @@ def cross_entropy(
     return _rounded(
         cross_entropy_terms(input, target, weight, ignore_index, reduction, label_smoothing, grad=True, grad_output=grad_output),
         dtype,
+        engine,
     )
 
 
@@ -132,9 +137,10 @@ def nll_loss(
     reduction: str = "mean",
     grad_output: Any = None,
     dtype: Any = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.nll_loss`: ``-G_n w_t`` at the target, 0 elsewhere."""
-    return _rounded(nll_loss_terms(input, target, weight, ignore_index, reduction, grad=True, grad_output=grad_output), dtype)
+    return _rounded(nll_loss_terms(input, target, weight, ignore_index, reduction, grad=True, grad_output=grad_output), dtype, engine)
 
 
 def kl_div(
@@ -145,9 +151,10 @@ def kl_div(
     log_target: bool = False,
     grad_output: Any = None,
     dtype: Any = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.kl_div` w.r.t. ``input``: ``-G y`` (``-G exp(t)``)."""
-    return _rounded(kl_div_terms(input, target, reduction, log_target, grad=True, grad_output=grad_output), dtype)
+    return _rounded(kl_div_terms(input, target, reduction, log_target, grad=True, grad_output=grad_output), dtype, engine)
 
 
 def binary_cross_entropy(
@@ -158,12 +165,13 @@ def binary_cross_entropy(
     reduction: str = "mean",
     grad_output: Any = None,
     dtype: Any = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.binary_cross_entropy` w.r.t. ``p``: ``G w (-y/p + (1-y)/(1-p))``.
 
     Exact rational; infinite at ``p = 0`` (``y != 0``) or ``p = 1`` (``y != 1``).
     """
-    return _rounded(binary_cross_entropy_terms(input, target, weight, reduction, grad=True, grad_output=grad_output), dtype)
+    return _rounded(binary_cross_entropy_terms(input, target, weight, reduction, grad=True, grad_output=grad_output), dtype, engine)
 
 
 def binary_cross_entropy_with_logits(
@@ -175,9 +183,11 @@ def binary_cross_entropy_with_logits(
     pos_weight: Any = None,
     grad_output: Any = None,
     dtype: Any = None,
+    engine: str = "auto",
 ) -> np.ndarray:
     """Gradient of :func:`softmax_oracle.oracle.binary_cross_entropy_with_logits`: ``G w (L sigmoid(x) - pw y)``."""
     return _rounded(
         binary_cross_entropy_with_logits_terms(input, target, weight, reduction, pos_weight, grad=True, grad_output=grad_output),
         dtype,
+        engine,
     )

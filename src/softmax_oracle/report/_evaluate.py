@@ -65,7 +65,7 @@ def worst_arguments(record: Record) -> tuple[tuple[Any, ...], dict[str, Any]]:
     if record.worst_sample is None:
         raise ValueError(f"record {record.candidate}:{record.label} {record.dtype} {record.regime} has no worst input")
     unit = WorkUnit((record.candidate,), record.function, record.grad, record.dtype, record.regime, record.parameter,
-                    record.samples, record.batch, record.row_length, record.seed)
+                    record.samples, record.batch, record.row_length, record.seed)  # the engine changes nothing here
     return argument_sets(unit)[record.worst_sample]
 
 
@@ -175,7 +175,7 @@ def _statistics(errors: list[np.ndarray]) -> tuple[float, float, float, float]:
 
 
 def _record(unit: WorkUnit, tally: _Tally, sets: list[Any], skipped: str,
-            conditions: dict[Any, float | None]) -> Record:
+            conditions: dict[Any, float | None], counts: tuple[int, int]) -> Record:
     high, median, p99, mean = _statistics(tally.errors)
     chosen = tally.worst
     worst, where = chosen if chosen is not None else (None, None)
@@ -210,7 +210,7 @@ def _record(unit: WorkUnit, tally: _Tally, sets: list[Any], skipped: str,
         max_relative_error=tally.relative if tally.relative >= 0 else nan,
         max_ulp_error_normal=tally.normal.error if tally.normal.comparison is not None else nan,
         max_ulp_error_subnormal=tally.subnormal.error if tally.subnormal.comparison is not None else nan,
-        worst_range=where,
+        worst_range=where, oracle_elements=counts[0], phase1_decided=counts[1],
     )
 
 
@@ -247,18 +247,22 @@ def _evaluate(unit: WorkUnit, impls: list[Implementation], cache_dir: str | None
     sets = argument_sets(unit)
     tallies = [_Tally(impl) for impl in impls]
     skipped: list[str] = []
+    elements, decided = 0, 0
     for i, (args, kwargs) in enumerate(sets):
         try:
             ref: Reference
             if unit.regime == "exhaustive":
-                ref = exhaustive_reference(unit.function, unit.grad, unit.dtype, cache_dir=cache_dir)
+                ref = exhaustive_reference(unit.function, unit.grad, unit.dtype, cache_dir=cache_dir,
+                                           engine=unit.engine)
             else:
-                ref = reference(unit.function, unit.grad, args, kwargs)
+                ref = reference(unit.function, unit.grad, args, kwargs, engine=unit.engine)
         except OracleError as err:  # PrecisionExhausted: the oracle never guesses, so the sample is left out
             skipped.append(f"sample {i}: {type(err).__name__}: {err}")
             continue
+        elements += ref.rounded.size
+        decided = -1 if decided < 0 or ref.phase1_decided < 0 else decided + ref.phase1_decided
         for tally in tallies:
             tally.add(i, compare_to_reference(tally.impl, unit.function, unit.grad, args, kwargs, ref))
     note = f"oracle skipped {len(skipped)} sample(s) ({skipped[0]})" if skipped else ""
     conditions: dict[Any, float | None] = {}
-    return tuple(_record(unit, t, sets, note, conditions) for t in tallies)
+    return tuple(_record(unit, t, sets, note, conditions, (elements, decided)) for t in tallies)

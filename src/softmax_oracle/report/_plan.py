@@ -18,6 +18,7 @@ from typing import Any
 from ..candidates import CANDIDATES, FUNCTIONS
 from ..errors import InvalidInput
 from ..formats import FORMATS, format_of
+from ..oracle._evaluate import check_engine
 from ..regimes import REGIMES
 
 __all__ = [
@@ -78,6 +79,9 @@ class SweepConfig:
     row_elements : int
         Budget of input elements per row-length point: one argument set of
         ``max(1, row_elements // length)`` rows.
+    engine : str
+        The oracle's engine, ``"auto"`` or ``"mpfr"`` (same answers; the
+        records count the elements its fast phase decided).
     exhaustive_functions, exhaustive_dtypes : tuple of str
         Univariate functions (among ``sigmoid``, ``log_sigmoid``,
         ``softplus``) evaluated, with their gradients, on every value of these
@@ -104,6 +108,7 @@ class SweepConfig:
     exhaustive_functions: tuple[str, ...] = EXHAUSTIVE_FUNCTIONS
     exhaustive_dtypes: tuple[str, ...] = EXHAUSTIVE_DTYPES
     signed_zeros: bool = False
+    engine: str = "auto"
 
     @classmethod
     def full(cls, **changes: Any) -> SweepConfig:
@@ -125,6 +130,7 @@ class SweepConfig:
         _check_names("functions", self.functions, FUNCTIONS)
         _check_names("dtypes", self.dtypes, _DTYPES)
         _check_names("regimes", self.regimes, REGIMES)
+        check_engine(self.engine)
         if not self.candidates:
             raise InvalidInput("candidates must name at least one candidate; got candidates=()")
         for name in ("samples", "batch", "scale_samples", "row_elements"):
@@ -169,6 +175,9 @@ class WorkUnit:
         Row length of the arguments.
     seed : int
         Seed of :func:`softmax_oracle.regimes.sample_arguments`.
+    engine : str
+        The oracle's engine (not part of :attr:`key`: both engines give the
+        same answers, so a journal written with one resumes with the other).
     """
 
     candidates: tuple[str, ...]
@@ -181,11 +190,14 @@ class WorkUnit:
     batch: int
     row_length: int | None
     seed: int
+    engine: str = "auto"
 
     @property
     def key(self) -> str:
         """A string naming the unit exactly (journal key)."""
-        return json.dumps(asdict(self), sort_keys=True)
+        fields = asdict(self)
+        del fields["engine"]
+        return json.dumps(fields, sort_keys=True)
 
     @property
     def cost(self) -> int:
@@ -254,7 +266,7 @@ def plan_units(config: SweepConfig) -> tuple[WorkUnit, ...]:
             batch: int, row_length: int | None) -> None:
         seed = unit_seed(config.seed, function, dtype, regime, parameter)
         units.append(WorkUnit(config.candidates, function, grad, dtype, regime, parameter, samples, batch,
-                              row_length, seed))
+                              row_length, seed, config.engine))
 
     for function in config.functions:
         for grad in grads:

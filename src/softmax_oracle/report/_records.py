@@ -103,6 +103,12 @@ class Record:
         worst element is the normal-range one of largest ULP error when that
         error exceeds 1 ULP (the defects that matter most), else the element
         of largest ULP error overall.
+    oracle_elements, phase1_decided : int
+        Output elements the oracle rounded for this unit, and how many of them
+        its fast phase decided (the rest went to MPFR; see
+        ``softmax_oracle.oracle.decision_counts``); shared by the unit's
+        candidates.  ``phase1_decided`` is -1 when the reference came from an
+        exhaustive-table cache written without counts.
     """
 
     candidate: str
@@ -140,6 +146,8 @@ class Record:
     max_ulp_error_normal: float = math.nan
     max_ulp_error_subnormal: float = math.nan
     worst_range: str | None = None
+    oracle_elements: int = 0
+    phase1_decided: int = 0
 
     @property
     def label(self) -> str:

@@ -27,10 +27,10 @@ __all__ = ["Reference", "reference", "exhaustive_inputs", "exhaustive_reference"
 CACHED_EXACT_BITS = 64  # exact values kept on disk: 53 bits past any 16-bit format's 11 (the high word stays 0)
 
 
-def reference(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], *,
+def reference(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], *, engine: str = "auto",
               bits: int = EXACT_BITS) -> Reference:
     """The oracle's ``function`` (or gradient) at ``args``: :func:`softmax_oracle.compare.reference`."""
-    return _compare.reference(function, *args, grad=grad, bits=bits, **kwargs)
+    return _compare.reference(function, *args, grad=grad, bits=bits, engine=engine, **kwargs)
 
 
 def exhaustive_inputs(dtype: str) -> np.ndarray:
@@ -71,12 +71,13 @@ def _cache_path(cache_dir: Path, function: str, grad: bool, dtype: str) -> Path:
     return cache_dir / f"exhaustive-{'grad.' if grad else ''}{function}-{dtype}.npz"
 
 
-def exhaustive_reference(function: str, grad: bool, dtype: str, *, cache_dir: str | os.PathLike[str] | None
-                         ) -> Reference:
+def exhaustive_reference(function: str, grad: bool, dtype: str, *, cache_dir: str | os.PathLike[str] | None,
+                         engine: str = "auto") -> Reference:
     """The oracle over :func:`exhaustive_inputs`, read from or written to ``cache_dir``.
 
     The cache file holds the rounded values (as bit patterns) and the exact
-    values to :data:`CACHED_EXACT_BITS` bits; it is written atomically, so
+    values to :data:`CACHED_EXACT_BITS` bits and the number of elements the
+    fast phase decided (-1 when read from a file without it); it is written atomically, so
     processes that compute the same table concurrently leave one whole file.
     """
     inputs = exhaustive_inputs(dtype)
@@ -86,10 +87,11 @@ def exhaustive_reference(function: str, grad: bool, dtype: str, *, cache_dir: st
         try:
             with np.load(path, allow_pickle=False) as data:
                 rounded = data["rounded"].view(fmt.dtype)
-                return Reference(rounded, _decode(data, rounded.shape))
+                decided = int(data["phase1_decided"]) if "phase1_decided" in data else -1
+                return Reference(rounded, _decode(data, rounded.shape), phase1_decided=decided)
         except (OSError, ValueError, KeyError):
             pass  # a damaged cache file is recomputed below
-    ref = reference(function, grad, (inputs,), {}, bits=CACHED_EXACT_BITS)
+    ref = reference(function, grad, (inputs,), {}, bits=CACHED_EXACT_BITS, engine=engine)
     try:
         encoded = _encode(ref.exact)
     except OverflowError:  # an exponent beyond int64 (exp of a huge argument): this table is not cached
@@ -99,7 +101,8 @@ def exhaustive_reference(function: str, grad: bool, dtype: str, *, cache_dir: st
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez_compressed(handle, rounded=ref.rounded.view(fmt.uint_dtype), **encoded)
+                np.savez_compressed(handle, rounded=ref.rounded.view(fmt.uint_dtype), phase1_decided=ref.phase1_decided,
+                         **encoded)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ._eft import fast_two_sum, two_prod, two_sum
+from .eft import fast_two_sum, two_prod, two_sum
 
 __all__ = ["DD", "add", "add_float", "mul", "mul_float", "div", "round_to_odd", "exp_scaled", "DEAD"]
 

@@ -18,8 +18,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import _double_double as dd
-from ._cast import round_to_format
+from . import double_double as dd
+from .cast import round_to_format
 from ..formats import Format
 
 __all__ = ["Scaled", "from_float", "from_dd", "mul", "add", "neg", "sub", "div", "row_sum", "to_format", "ZERO_EXP"]

@@ -20,6 +20,8 @@ def two_sum_error(a: np.ndarray, b: np.ndarray, s: np.ndarray) -> np.ndarray:
     """The rounding error of ``s = fl(a + b)``: ``a + b = s + err`` exactly (no ordering needed)."""
     bb = s - a
     err = s - bb
+    if not isinstance(err, np.ndarray) or not isinstance(bb, np.ndarray):  # 0-d operands give NumPy scalars
+        return (a - err) + (b - bb)
     np.subtract(a, err, out=err)
     np.subtract(b, bb, out=bb)
     err += bb

@@ -1,0 +1,283 @@
+"""The lean fast phase of a block of rows: float arrays with error bounds, no enclosure objects.
+
+:mod:`._fast_rows` composes the numerics layer's enclosures, which carry a
+scaled exponent, a low word and a radius through every operation.  For the
+common case this module computes the same quantities with a few NumPy passes
+each, as plain float64 arrays (double tier, for float32, float16 and
+bfloat16 targets) or double-words (double-double tier, float64 targets), and
+*one* error bound per element at the end.  Notation: ``u = 2**-53``;
+``gamma_K = K u / (1 - K u)``; ``GROW = 1 + 2**-20`` multiplies a bound
+that was derived to first order (every relative term below is under
+``2**-30``, so the neglected second-order terms are below ``2**-29`` of it)
+and covers the rounding of the bound's own arithmetic (non-negative terms,
+a few operations: at most ``8u`` relative).
+
+Double tier (row ``x``, maximum ``m`` reached ``k`` times):
+
+1. ``d = fl(x - m)`` and its error ``d_lo`` (TwoSum): ``x - m = d + d_lo``
+   exactly, ``|d_lo| <= u |d|``.
+2. ``e = 2**k M`` from :func:`~softmax_oracle.numerics.exp_kernel.exp_parts_double`
+   on ``max(d, -X_MAX)`` (``|M / exp(d) - 1| <= EXP_REL_DOUBLE = 2**-51``), then
+   ``ldexp``, exact unless it underflows (absolute ``2**-1075``); below
+   ``-X_MAX`` the true value is under ``2**-144000`` and ``e = 0``.  With step 1,
+   ``|e - exp(x - m)| <= rho e + 2**-1074`` with
+   ``rho = 2**-51 + 2**-52 |d|`` (``exp(u|d|) - 1 <= 1.0001 u |d|`` as
+   ``u |d| <= 2**-36``; the second factor ``1 + 2**-51`` is covered by ``2**-52``).
+3. ``T = sum e`` over the row's non-maxima by the fixed pairwise tree of
+   :func:`tree_sum`, in which each term meets at most ``K = 2 ceil(log2 n)``
+   additions: ``|fl(T) - sum e| <= gamma_K sum e`` (Higham, *Accuracy and
+   Stability*, 2nd ed., (4.6)).  So
+   ``|T_true - T| <= GROW (gamma_K T + 2**-51 T + 2**-52 W) + n 2**-1074``,
+   ``W = fl(sum e |d|)`` by the same tree (its error is inside ``GROW``).
+4. ``S = fl(k + T)``: ``|S_true - S| <= T_err + u S``; ``sigma = S_err / S``.
+5. softmax ``s = fl(e / S)`` (``fl(1 / S)`` at a maximum):
+   ``|s_true - s| <= GROW (rho + sigma + u) s + 2**-1074``.
+6. ``L = log1p(T)`` (``k = 1``) or ``log(S)``: one per row, with the numerics
+   layer's enclosures (cheap: one element per row); ``L_err`` its radius.
+7. log_softmax ``(d + d_lo) - L``: TwoSums, so only the low word is rounded
+   (``u`` of it, twice) besides ``L_err``.
+
+The double-double tier replaces ``d`` by TwoSum's exact pair, the kernel by
+:func:`~softmax_oracle.numerics.exp_kernel.exp_parts_dd` (``2**-101``), the
+sums by double-word additions (``4 u**2`` each, relative to the partial sum),
+and the softmax by ``e * (1 / S)`` with ``1 / S`` once per row (a quotient,
+``ERR_DIV = 32 u**2``) and one product per element (``ERR_MUL = 8 u**2``):
+the numerics layer's constants for its double-word operations.
+
+The rounding test (:func:`decide`) rounds ``v - r`` and ``v + r`` (computed
+with ``2u |v|`` more, which covers their own rounding) once to the target
+format and compares the bits; a known sign clamps the end that crosses zero
+to the signed zero.  Rows that are not ordinary (NaN, ``+inf``, no finite
+logit) are left to :mod:`._fast_rows`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from ..formats import Format
+from ..numerics import double_double as dd
+from ..numerics.arith import DOUBLE_DOUBLE as _DD
+from ..numerics.arith import Arith
+from ..numerics.cast import round_to_format
+from ..numerics.eft import two_sum
+from ..numerics.enclosure import Enclosure, normalized, round_enclosure
+from ..numerics.exp_kernel import EXP_REL_DD, EXP_REL_DOUBLE, X_MAX, exp_parts_dd, exp_parts_double
+
+__all__ = ["LeanRows", "lean_rows", "lean_log", "decide", "tree_sum", "GROW", "U"]
+
+U = 2.0**-53
+GROW = 1.0 + 2.0**-20
+ETA = 2.0**-1074  # one underflowed exponential (absolute)
+_UINT = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _gamma(k: int) -> float:
+    return 1.01 * k * U
+
+
+def _depth(n: int) -> int:
+    """Additions a term meets in :func:`tree_sum` of ``n`` terms (an upper bound)."""
+    return 2 * max(1, math.ceil(math.log2(max(n, 2))))
+
+
+def tree_sum(v: np.ndarray) -> np.ndarray:
+    """Row sums of ``v`` (``(rows, n)``) by a fixed pairwise tree (see the module docstring, step 3)."""
+    while v.shape[1] > 1:
+        h = v.shape[1] // 2
+        s = v[:, :h] + v[:, h:2 * h]
+        if v.shape[1] % 2:
+            s[:, 0] += v[:, -1]
+        v = s
+    return v[:, 0]
+
+
+def _dd_tree_sum(hi: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Row sums of double-words by the same tree, each addition ``dd.add`` (error <= 4u^2 |sum|)."""
+    while hi.shape[1] > 1:
+        h = hi.shape[1] // 2
+        s = dd.add((hi[:, :h], lo[:, :h]), (hi[:, h:2 * h], lo[:, h:2 * h]))
+        if hi.shape[1] % 2:
+            t = dd.add((s[0][:, :1], s[1][:, :1]), (hi[:, -1:], lo[:, -1:]))
+            s = (np.concatenate([t[0], s[0][:, 1:]], axis=1), np.concatenate([t[1], s[1][:, 1:]], axis=1))
+        hi, lo = s
+    return hi[:, 0], lo[:, 0]
+
+
+class LeanRows(NamedTuple):
+    """Centres and bounds of one block of ordinary rows (float64; ``*_lo`` zero in the double tier).
+
+    ``d`` the differences (``d_err`` absolute); ``e`` the exponentials (0
+    off the non-maxima) with relative bound ``rho``; ``s`` the softmax (0 off
+    the live elements) with relative bound ``s_rel`` and absolute ``ETA``;
+    per row ``(rows, 1)``: ``T`` and ``S`` with absolute bounds (``L``:
+    :func:`lean_log`, computed only where needed).
+    """
+
+    d: np.ndarray
+    d_lo: np.ndarray | float
+    d_err: np.ndarray | float
+    s: np.ndarray
+    s_lo: np.ndarray | float
+    s_rel: np.ndarray
+    T: np.ndarray
+    T_err: np.ndarray
+    S: np.ndarray
+    S_lo: np.ndarray | float
+    S_err: np.ndarray
+    T_lo: np.ndarray | float = 0.0
+
+
+def lean_log(A: Arith, c, q: LeanRows) -> tuple[np.ndarray, np.ndarray | float, np.ndarray]:
+    """``L`` per row (``(rows, 1)`` centre, low word, absolute bound) from the numerics layer's
+    ``log1p(T)`` (rows with one maximum) or ``log(S)``; exactly 0 on rows with one finite logit."""
+    one = (c.k == 1)[:, None]
+    t_lo = np.zeros_like(q.T) + (0.0 if A.name == "double" else q.T_lo)
+    s_lo = np.zeros_like(q.S) + (0.0 if A.name == "double" else q.S_lo)
+    with np.errstate(all="ignore"):  # rows not ok are overridden by the caller
+        fields = [np.zeros_like(q.T), np.zeros_like(q.T), np.zeros_like(q.T), np.zeros(q.T.shape, np.int64)]
+        for rows, f, a, lo, rad in ((one, A.log1p, q.T, t_lo, q.T_err), (~one, A.log, q.S, s_lo, q.S_err)):
+            if rows.any():
+                r = rows[:, 0]
+                low = 0.0 if A.name == "double" else lo[r]  # the double tier's absent low word is the float 0.0
+                enc = f(normalized(Enclosure(a[r], low, rad[r], 0)))
+                for field, value in zip(fields, enc):
+                    field[r] = value
+        hi, lo, rad, ex = fields
+        L = np.ldexp(hi, ex)
+        L_lo = np.ldexp(lo, ex)
+        L_err = (np.ldexp(rad, ex) + 4 * U * U * np.abs(L)) * GROW + 2.0**-1070
+    single = c.single[:, None]
+    return np.where(single, 0.0, L), np.where(single, 0.0, L_lo), np.where(single, 0.0, L_err)
+
+
+def lean_rows(A: Arith, c) -> LeanRows:
+    """The quantities of the module docstring for the classified rows ``c`` (:func:`._fast_rows.classify`)."""
+    n = c.xs.shape[1]
+    m = c.m[:, None]
+    k = c.k[:, None].astype(np.float64)
+    with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):  # underflow: ETA; rows not ok: S = 0, overridden
+        if A.name == "double":
+            return _lean_double(A, c, n, m, k)
+        return _lean_dd(A, c, n, m, k)
+
+
+def _lean_double(A, c, n, m, k) -> LeanRows:
+    d, d_lo = two_sum(c.xs, -np.broadcast_to(m, c.xs.shape))  # d + d_lo = x - m exactly (|d_lo| <= u|d|)
+    ad = np.abs(d)
+    me, ke, _, _ = exp_parts_double(np.maximum(d, -X_MAX))
+    e = np.where(c.tail, np.ldexp(me, ke), 0.0)
+    T = tree_sum(e)[:, None]
+    W = tree_sum(e * ad)[:, None]
+    T_err = GROW * (_gamma(_depth(n)) * T + EXP_REL_DOUBLE * T + 2.0**-52 * W) + n * ETA
+    S = k + T
+    S_err = (T_err + U * S) * GROW
+    num = np.where(c.is_max, 1.0, e)
+    s = np.where(c.live, num / S, 0.0)
+    rho = np.where(c.tail, EXP_REL_DOUBLE + 2.0**-52 * ad, 0.0)
+    s_rel = (rho + (S_err / S + U)) * GROW
+    return LeanRows(d, d_lo, 0.0, s, 0.0, s_rel, T, T_err, S, 0.0, S_err)
+
+
+def _lean_dd(A, c, n, m, k) -> LeanRows:
+    dh, dl = two_sum(c.xs, -np.broadcast_to(m, c.xs.shape))  # exact: c.xs - m has no overflow here
+    (eh, el), ke, _, _ = exp_parts_dd(np.maximum(dh, -X_MAX), np.where(dh < -X_MAX, 0.0, dl))
+    eh = np.where(c.tail, np.ldexp(eh, ke), 0.0)
+    el = np.where(c.tail, np.ldexp(el, ke), 0.0)
+    Th, Tl = _dd_tree_sum(eh, el)
+    Th, Tl = Th[:, None], Tl[:, None]
+    levels = _depth(n)
+    T_err = GROW * (levels * 4 * U * U * np.abs(Th) + EXP_REL_DD * np.abs(Th)) + n * ETA
+    Sh, Sl = dd.add_float((Th, Tl), np.broadcast_to(k, Th.shape))
+    S_err = (T_err + 4 * U * U * Sh) * GROW
+    inv = dd.div((np.ones_like(Sh), np.zeros_like(Sh)), (Sh, Sl))  # 1/S once per row, then products
+    qh, ql = dd.mul((eh, el), (np.broadcast_to(inv[0], eh.shape), np.broadcast_to(inv[1], eh.shape)))
+    s = np.where(c.is_max, inv[0], np.where(c.live, qh, 0.0))
+    s_lo = np.where(c.is_max, inv[1], np.where(c.live, ql, 0.0))
+    rho = np.where(c.tail, EXP_REL_DD + _DD.ERR_MUL, 0.0)
+    s_rel = (rho + (S_err / Sh + _DD.ERR_DIV)) * GROW
+    return LeanRows(dh, dl, 0.0, s, s_lo, s_rel, Th, T_err, Sh, Sl, S_err, Tl)
+
+
+def decide(v: np.ndarray, v_lo, rad: np.ndarray, fmt: Format, sign: int | np.ndarray = 0
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Round ``[v + v_lo - rad, v + v_lo + rad]`` once to ``fmt``; decided where both ends agree.
+
+    ``sign`` (+1 / -1, or 0) is a known sign of the true value.  Narrower
+    formats: the ends ``v -+ r``, ``r = rad + |v_lo| + 2u|v| + 2**-1070``
+    (which covers their own rounding) are rounded once to ``fmt`` and their
+    bits compared; a known sign clamps the end that crosses zero to the
+    signed zero.  The elements this leaves undecided (``r`` is wider than the
+    interval) are tested again exactly, with the double-word ends, by
+    :func:`~softmax_oracle.numerics.enclosure.round_enclosure`: a value a
+    tiny ``L`` away from a midpoint ``d`` (log_softmax) is decided there.
+    float64 (``v + v_lo`` a double-word, ``v`` its rounding): decided where
+    ``r' = |v_lo| + rad`` is below half the smaller of the two gaps around
+    ``v`` (half its spacing, a quarter at a power of two), so the interval
+    lies strictly inside ``v``'s rounding interval, or, for ``v = 0``, where
+    the sign is known and ``r' < 2**-1076``.
+    """
+    if fmt.name == "float64":
+        return _decide_float64(v, v_lo, rad, sign)
+    with np.errstate(over="ignore", invalid="ignore"):  # an end beyond the range rounds to inf: a bound
+        r = rad + np.abs(v_lo)
+        r += 2 * U * np.abs(v)
+        r += 2.0**-1070
+        lo = v - r
+        hi = v + r
+        sg = np.broadcast_to(np.asarray(sign), np.shape(v))
+        if np.any(sign):
+            lo = np.where((sg > 0) & ~(lo > 0), 0.0, lo)
+            hi = np.where((sg < 0) & ~(hi < 0), -0.0, hi)
+        a = round_to_format(lo, fmt)
+        b = round_to_format(hi, fmt)
+    uint = _UINT[np.dtype(fmt.dtype).itemsize]
+    ok = (a.view(uint) == b.view(uint)) & np.isfinite(rad) & ~np.isnan(v)
+    again = ~ok & np.isfinite(rad) & np.isfinite(v) & (rad < 2.0**-30 * np.abs(v))
+    if again.any():
+        a = np.array(a, copy=True)
+        ok = np.array(ok, copy=True)
+        a[again], ok[again] = _decide_pairs(*(np.broadcast_to(f, np.shape(v))[again] for f in (v, v_lo, rad, sg)), fmt)
+    return a, ok
+
+
+def _decide_pairs(v, v_lo, rad, sign, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+    """The exact test: each end ``v + (v_lo -+ rad)`` as a double-word (the low word rounded outward),
+    rounded to float64 *to odd* and then to ``fmt``: one correct rounding (Boldo & Melquiond)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # an end beyond the range rounds to inf: a bound
+        r = rad + 2.0**-1070
+        ends = []
+        for low, direction in ((np.nextafter(v_lo - r, -np.inf), -1), (np.nextafter(v_lo + r, np.inf), 1)):
+            e = round_to_format(dd.round_to_odd(two_sum(v, low)), fmt)
+            if direction < 0:
+                e = np.where((sign > 0) & ~(e > 0), np.asarray(0.0, dtype=fmt.dtype), e)
+            else:
+                e = np.where((sign < 0) & ~(e < 0), np.asarray(-0.0, dtype=fmt.dtype), e)
+            ends.append(np.asarray(e, dtype=fmt.dtype))
+    uint = _UINT[np.dtype(fmt.dtype).itemsize]
+    return ends[0], (ends[0].view(uint) == ends[1].view(uint)) & ~np.isnan(ends[0].astype(np.float64))
+
+
+def _decide_float64(v, v_lo, rad, sign) -> tuple[np.ndarray, np.ndarray]:
+    """See :func:`decide`: with ``a = |v|`` and ``delta = v_lo`` towards larger magnitudes, decided
+    where ``rad`` is below both ``h_out - delta`` and ``h_in + delta`` (``h`` half the gap on each side;
+    the inner gap is half as wide at a power of two).  Those margins are computed with one rounding
+    each (exact by Sterbenz when ``delta`` is near ``h``), then shrunk by ``2**-51``."""
+    with np.errstate(over="ignore", invalid="ignore"):  # unknown radii (inf, NaN) are not decided
+        v, v_lo = two_sum(v, v_lo)  # exact: now v = RN(v + v_lo), |v_lo| <= half an ulp of v
+        a = np.abs(v)
+        h_out = 0.5 * np.spacing(a)
+        h_in = np.where(np.abs(np.frexp(v)[0]) == 0.5, 0.5 * h_out, h_out)
+        delta = np.where(v < 0, -v_lo, v_lo)
+        shrink = 1.0 - 2.0**-51
+        ok = (rad < (h_out - delta) * shrink) & (rad < (h_in + delta) * shrink) & np.isfinite(v)
+        zero = v == 0
+        if zero.any():
+            sg = np.broadcast_to(np.asarray(sign), np.shape(v))
+            r = (rad + np.abs(v_lo)) * (1.0 + 2.0**-50)
+            ok = np.where(zero, (r < 2.0**-1076) & (sg != 0), ok)
+            v = np.where(zero & (sg < 0), -0.0, np.where(zero, 0.0, v))
+    return np.asarray(v, dtype=np.float64), ok

@@ -1,0 +1,378 @@
+"""Fast phase of logsumexp, softmax, log_softmax and their gradients (vectorized, certified).
+
+Each row ``x`` (NumPy, float64, a block of rows at a time) is enclosed with
+the arithmetic of :mod:`softmax_oracle.numerics` (double-double for float64
+targets, double for the narrower formats), with the same formulas as the MPFR
+engine (:mod:`._rows`): with ``m`` the row's maximum, reached ``k`` times,
+
+* ``d_j = x_j - m``, exact (TwoSum; for ``|x_j - m| >= 2**1024`` the halves'
+  difference times two), ``e_j = exp(d_j)``;
+* ``T = sum_{d_j < 0} e_j``, ``S = k + T``, ``L = log1p(T)`` (``k = 1``) or
+  ``log(S)``;
+* logsumexp ``m + L``; softmax ``s_j = e_j / S`` (``1 / S`` at a maximum);
+  log_softmax ``d_j - L``;
+* gradients, with ``g`` the upstream gradient: logsumexp ``g s_j``;
+  log_softmax ``g_j - s_j G``, ``G = sum_i g_i``; softmax
+  ``s_j (g_j - P)``, ``P = sum_i g_i s_i``.
+
+Every operation carries an absolute radius, so a cancellation (``m + L`` near
+0, ``g_j - P``) widens the interval instead of being trusted; an element is
+decided only where :func:`~softmax_oracle.numerics.enclosure.round_enclosure`
+rounds both ends of its interval to the same value.  Known signs are passed to
+it (softmax ``> 0``, log_softmax ``< 0``, ``g s_j`` of ``g``'s sign) so that a
+value that underflows still rounds to the right signed zero.
+
+Decided structurally, bit for bit as the MPFR engine (see
+:mod:`softmax_oracle.oracle`): NaN rows (NaN everywhere; logsumexp NaN),
+``+inf`` rows (logsumexp ``+inf``, the rest NaN), rows with no finite logit
+(logsumexp ``-inf``, the rest NaN), a non-finite ``grad_output`` (NaN where it
+is used), masked (``-inf``) elements (softmax ``+0``, log_softmax ``-inf``,
+gradients ``+0``, log_softmax's gradient ``g_j``), rows with one finite logit
+(logsumexp ``m``, log_softmax ``+0`` there), a ``grad_output`` constant
+along a row (the softmax gradient is exactly ``+0``), ``g = 0`` (``+0``).
+Everything else the enclosure does not decide (ties to a rounding midpoint,
+exact rational results such as ``g_j - G/k`` on rows of equal logits) is left
+to the MPFR engine.
+
+Rows are processed in blocks of about :data:`BLOCK` elements, so the working
+memory is a fixed multiple of the block, not of the array.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..formats import Format
+from ..numerics.arith import Arith, arith_for
+from ..numerics import double_double as dd
+from ..numerics.eft import two_sum
+from ..numerics.enclosure import Enclosure, normalized, round_enclosure
+from ..rounding import NAN, Rounded, to_bits
+from ._fast_lean import U, lean_log, lean_rows
+from ._fast_lean import decide as lean_decide
+
+__all__ = ["phase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero"]
+
+BLOCK = 1 << 15
+"""Elements per block of rows (a row longer than this is one block): the working arrays stay in cache
+(measured: 2**15 beats 2**16 to 2**18 by 1.5x to 3x on (8, 32000) float32 log_softmax and softmax)."""
+
+ZERO = Enclosure(np.float64(0.0), np.float64(0.0), np.float64(0.0), 0)
+ONE = Enclosure(np.float64(0.5), np.float64(0.0), np.float64(0.0), 1)
+
+
+def where(mask: np.ndarray, a: Enclosure, b: Enclosure) -> Enclosure:
+    """Elementwise choice between two enclosures (fields broadcast)."""
+    return Enclosure(*(np.where(mask, fa, fb) for fa, fb in zip(a, b)))
+
+
+def special(value: float, fmt: Format) -> np.ndarray:
+    """The 0-d ``fmt`` array of NaN (the MPFR engine's canonical quiet NaN) or an infinity."""
+    if value != value:
+        bits = to_bits(NAN, fmt)
+    else:
+        bits = to_bits(Rounded(value < 0, 0, 0, "inf"), fmt)
+    return np.array(bits, dtype=fmt.uint_dtype).view(fmt.dtype)
+
+
+def signed_zero(negative: bool, fmt: Format) -> np.ndarray:
+    return np.array(to_bits(Rounded(negative, 0, 0), fmt), dtype=fmt.uint_dtype).view(fmt.dtype)
+
+
+class RowQuantities(NamedTuple):
+    """A block of rows, enclosed once and shared by its elements, loss and gradient.
+
+    ``status`` per row: 0 ok, 1 NaN, 2 ``+inf``, 3 no finite logit.  Boolean
+    ``(rows, n)`` masks: ``live`` (finite, in an ok row), ``is_max``,
+    ``tail`` (live, below the maximum).  ``single``: rows with exactly one
+    finite logit (``L = 0`` exactly).  ``m`` the maxima (``+0`` for ``-0``
+    and for rows not ok); ``d`` the differences, ``q`` the softmax (0 off the
+    live elements), ``S`` and ``L`` of shape ``(rows, 1)``.
+    """
+
+    status: np.ndarray
+    live: np.ndarray
+    is_max: np.ndarray
+    tail: np.ndarray
+    single: np.ndarray
+    m: np.ndarray
+    d: Enclosure
+    q: Enclosure
+    S: Enclosure
+    L: Enclosure
+
+
+def _difference(A: Arith, x: np.ndarray, m: np.ndarray) -> Enclosure:
+    """``x - m``, exactly, also where the rounded difference overflows (there both are above
+    ``2**969`` in magnitude, so their halves are exact and ``2 (x/2 - m/2)`` is)."""
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowing differences are redone below
+        d = A.exact_difference(x, m)
+    big = ~(np.isfinite(d.hi) & np.isfinite(d.rad))
+    if np.any(big):
+        half = A.scale(A.exact_difference(x * 0.5, m * 0.5), 1)
+        d = where(big, half, d)
+    return d
+
+
+class RowClasses(NamedTuple):
+    """The structure of a block of rows (see :class:`RowQuantities` for the fields), and ``xs``:
+    the logits with masks and rows not ok replaced by their row's ``m`` (so ``xs - m = 0`` there)."""
+
+    status: np.ndarray
+    live: np.ndarray
+    is_max: np.ndarray
+    tail: np.ndarray
+    single: np.ndarray
+    k: np.ndarray
+    m: np.ndarray
+    xs: np.ndarray
+
+
+def classify(x: np.ndarray) -> RowClasses:
+    """Row status, masks, maxima and their count for ``x`` (float64, ``(rows, n)``, ``n >= 1``)."""
+    nan = np.isnan(x).any(axis=-1)
+    posinf = (x == np.inf).any(axis=-1) & ~nan
+    masked = x == -np.inf
+    empty = masked.all(axis=-1) & ~nan
+    status = np.select([nan, posinf, empty], [1, 2, 3], 0)
+    live = ~masked & (status == 0)[:, None]
+    m = np.max(np.where(live, x, -np.inf), axis=-1)
+    m = np.where(status == 0, m, 0.0) + 0.0  # -0.0 -> +0.0: the MPFR engine's m is the rational 0
+    xs = np.where(live, x, m[:, None])  # masks and rows not ok out of the way: d = 0, excluded later
+    is_max = live & (xs == m[:, None])
+    tail = live & ~is_max
+    k = is_max.sum(axis=-1)
+    single = (k == 1) & ~tail.any(axis=-1)
+    return RowClasses(status, live, is_max, tail, single, k, m, xs)
+
+
+def row_quantities(A: Arith, c: RowClasses) -> RowQuantities:
+    """The shared quantities of the classified rows ``c`` (:func:`classify`)."""
+    d = _difference(A, c.xs, c.m[:, None])
+    e = where(c.tail, A.exp(d), ZERO)
+    t = A.sum(e, axis=-1, keepdims=True)
+    s = A.add(A.from_float(c.k[:, None].astype(np.float64)), t)
+    ell = where((c.k == 1)[:, None], A.log1p(t), A.log(s))
+    ell = where(c.single[:, None], ZERO, ell)
+    q = where(c.live, A.div(where(c.is_max, ONE, e), s), ZERO)
+    return RowQuantities(c.status, c.live, c.is_max, c.tail, c.single, c.m, d, q, s, ell)
+
+
+def _rounded(enc: Enclosure, fmt: Format, sign=None) -> tuple[np.ndarray, np.ndarray]:
+    with np.errstate(all="ignore"):  # unknown elements (inf radius) are not decided
+        values, decided = round_enclosure(enc, fmt, sign=sign)
+    return np.array(values, dtype=fmt.dtype), np.array(decided, dtype=bool)
+
+
+def _set(values: np.ndarray, decided: np.ndarray, mask: np.ndarray, value) -> None:
+    """Decide ``mask`` as ``value`` (a scalar or an array of ``values``' shape)."""
+    mask = np.broadcast_to(mask, values.shape)
+    if mask.any():
+        values[mask] = np.broadcast_to(np.asarray(value, dtype=values.dtype), values.shape)[mask]
+        decided[mask] = True
+
+
+def _row_status(values, decided, status, fmt, by_status: dict[int, float]) -> None:
+    """Rows not ok get their structural value (NaN, +-inf) in every element."""
+    for code, value in by_status.items():
+        rows = status == code
+        if rows.any():
+            _set(values, decided, rows[:, None] if values.ndim == 2 else rows, special(value, fmt))
+
+
+_NAN_ROWS = {1: np.nan, 2: np.nan, 3: np.nan}
+
+
+# -- structural decisions (shared by both paths): exact answers the MPFR engine gives too ----------------
+
+
+def _finite_g(g: np.ndarray, reduced: bool) -> tuple[np.ndarray, np.ndarray]:
+    """``g`` with non-finite rows zeroed, and which rows had a non-finite entry."""
+    bad = ~np.isfinite(g) if reduced else ~np.isfinite(g).all(axis=-1)
+    return np.where(bad if reduced else bad[:, None], 0.0, g) + 0.0, bad  # -0.0 -> +0.0 (exact zero)
+
+
+def _structural(name: str, grad: bool, c: RowClasses, g, values, decided, fmt: Format) -> None:
+    if name == "logsumexp" and not grad:
+        exact_m, _ = _rounded(Enclosure(c.m, np.zeros_like(c.m), np.zeros_like(c.m), 0), fmt)
+        _set(values, decided, c.single, exact_m)
+        _row_status(values, decided, c.status, fmt, {1: np.nan, 2: np.inf, 3: -np.inf})
+        return
+    if not grad:
+        if name == "softmax":
+            _set(values, decided, ~c.live, signed_zero(False, fmt))
+        else:
+            _set(values, decided, ~c.live, special(-np.inf, fmt))
+            _set(values, decided, c.live & c.single[:, None], signed_zero(False, fmt))
+        _row_status(values, decided, c.status, fmt, _NAN_ROWS)
+        return
+    gs, bad = _finite_g(g, name == "logsumexp")
+    if name == "logsumexp":
+        _set(values, decided, ~c.live | (gs[:, None] == 0), signed_zero(False, fmt))
+    elif name == "log_softmax":
+        exact_g, _ = _rounded(Enclosure(gs, np.zeros_like(gs), np.zeros_like(gs), 0), fmt)
+        _set(values, decided, ~c.live, exact_g)
+    else:
+        constant = (gs == gs[:, :1]).all(axis=-1)  # then g_j - P = 0 exactly: every element is +0
+        _set(values, decided, ~c.live | constant[:, None], signed_zero(False, fmt))
+    _set(values, decided, ((c.status != 0) | bad)[:, None], special(np.nan, fmt))
+
+
+# -- the general path: the numerics layer's enclosures -------------------------------------------------
+
+
+def _generic(name: str, grad: bool, A: Arith, rq: RowQuantities, g, fmt: Format):
+    if name == "logsumexp" and not grad:
+        values, decided = _rounded(A.add(A.from_float(rq.m[:, None]), rq.L), fmt)
+        return values[:, 0], decided[:, 0]
+    if not grad:
+        if name == "softmax":
+            return _rounded(rq.q, fmt, sign=1)
+        return _rounded(A.sub(rq.d, rq.L), fmt, sign=-1)
+    gs, _ = _finite_g(g, name == "logsumexp")
+    if name == "logsumexp":
+        gs = np.broadcast_to(gs[:, None], rq.live.shape)
+        return _rounded(A.mul_float(rq.q, gs), fmt, sign=np.sign(gs))
+    ge = A.from_float(gs)
+    if name == "log_softmax":
+        big_g = A.sum(ge, axis=-1, keepdims=True)
+        return _rounded(A.sub(ge, A.mul(rq.q, big_g)), fmt)
+    p = A.sum(A.mul(rq.q, ge), axis=-1, keepdims=True)
+    return _rounded(A.mul(rq.q, A.sub(ge, p)), fmt)
+
+
+# -- the lean path (:mod:`._fast_lean`) for the forward functions and logsumexp's gradient ------------------
+
+_DEAD = -745.14  # exp(d) < 2**-1075 below: a softmax there rounds to +0 in every format
+
+
+def dead(d: np.ndarray, scale) -> np.ndarray:
+    """Where ``|scale| exp(d) < 2**-1075`` for sure, so ``scale s`` (``s <= exp(d)``) rounds to a zero of
+    ``scale``'s sign in every format: ``d < -745.14 - 0.6932 e`` with ``|scale| < 2**e`` (``e >= 0``;
+    ``1075 ln 2 < 745.134`` and ``0.6932 > ln 2``)."""
+    _, e = np.frexp(np.asarray(scale, dtype=np.float64))
+    return d < _DEAD - 0.6932 * np.maximum(e, 0)
+
+
+def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
+    q = lean_rows(A, c)
+    with np.errstate(over="ignore", invalid="ignore"):  # unknown bounds are not decided
+        if name == "logsumexp" and not grad:
+            L, L_lo, L_err = lean_log(A, c, q)
+            vh, vl = two_sum(c.m[:, None], L)  # exact; then one rounding in the low word
+            vl, rad = _plus(vl, L_lo, L_err)
+            values, decided = lean_decide(vh, vl, rad, fmt)
+            return values[:, 0], decided[:, 0]
+        if name == "log_softmax":
+            L, L_lo, L_err = lean_log(A, c, q)
+            # d - L = dh + (dl - L) - L_lo: exact transformations, roundings in the low word only
+            t1, t2 = two_sum(q.d_lo, -L)
+            vh, v1 = two_sum(q.d, t1)
+            vl, rad = _plus(v1, t2, L_err)
+            vl, rad = _plus(vl, -L_lo, rad)
+            return lean_decide(vh, vl, rad, fmt, sign=-1)
+        s_abs = 2.0**-1070
+        if name == "softmax":
+            vh, vl, rad, sign = q.s, q.s_lo, q.s * q.s_rel + s_abs, 1
+        else:  # grad logsumexp: g s
+            gs = np.broadcast_to(_finite_g(g, True)[0][:, None], c.live.shape)
+            if A.name == "double":
+                vh, vl = q.s * gs, 0.0
+                rad = np.abs(vh) * (q.s_rel + 2 * U) + np.abs(gs) * s_abs
+            else:
+                vh, vl = dd.mul_float((q.s, q.s_lo), gs)
+                rad = np.abs(vh) * (q.s_rel + 16 * U * U) + np.abs(gs) * s_abs
+            sign = np.sign(gs)
+        values, decided = lean_decide(vh, vl, rad, fmt, sign=sign)
+        # below 2**-1000 the double-double words underflow (the bound's absolute floor covers that, too
+        # widely to decide): those elements, and the double tier's undecided ones, are enclosed again
+        tiny = c.tail & (q.s < 2.0**-1000) & ~(decided & (A.name == "double"))
+        if tiny.any():
+            scale = None if name == "softmax" else (gs, np.zeros_like(gs), np.zeros_like(gs))
+            values[tiny], decided[tiny] = refine(A, c, q, tiny, fmt, scale, sign)
+        dead_ = c.tail & dead(q.d, 1.0 if name == "softmax" else gs)
+        _set(values, decided, dead_ & (np.asarray(sign) > 0), signed_zero(False, fmt))
+        _set(values, decided, dead_ & (np.asarray(sign) < 0), signed_zero(True, fmt))  # g s, g < 0
+    return values, decided
+
+
+def refine(A: Arith, c: RowClasses, q, mask: np.ndarray, fmt: Format, scale=None, sign=1):
+    """Round ``scale * exp(x - m) / S`` again at the elements ``mask`` (non-maxima of ordinary rows)
+    with the numerics layer's scaled enclosures: values far below ``2**-1000`` (subnormal results)
+    keep their relative accuracy there.  ``S`` is the lean bound of the row; ``scale`` (a double-word
+    per element with a relative bound: ``(hi, lo, rel)``) multiplies when given.  Returns
+    ``(values, decided)`` of the selected elements (flat)."""
+    rows, cols = np.nonzero(mask)
+    d = _difference(A, c.xs[rows, cols], c.m[rows])
+    s_lo = np.zeros(rows.size) + (0.0 if A.name == "double" else np.broadcast_to(q.S_lo, q.S.shape)[rows, 0])
+    s_rad = q.S_err[rows, 0] + (np.abs(s_lo) if A.name == "double" else 0.0)
+    s_enc = normalized(Enclosure(q.S[rows, 0], 0.0 if A.name == "double" else s_lo, s_rad, 0))  # 0.0: no low word
+    with np.errstate(all="ignore"):  # unknown elements are not decided
+        v = A.div(A.exp(d), s_enc)
+        if scale is not None:
+            hi, lo, rel = (np.broadcast_to(f, mask.shape)[rows, cols] for f in scale)
+            rad = np.abs(hi) * rel + (np.abs(lo) if A.name == "double" else 0.0)
+            v = A.mul(v, normalized(Enclosure(hi, 0.0 if A.name == "double" else lo, rad, 0)))
+        sg = np.broadcast_to(np.asarray(sign), mask.shape)[rows, cols]
+        return _rounded(v, fmt, sign=sg)
+
+
+def _plus(a: np.ndarray, b, rad):
+    """``fl(a + b)`` and ``rad`` increased by its rounding error (at most ``u |a + b|``)."""
+    s = a + b
+    return s, rad + U * np.abs(s)
+
+
+_LEAN = {("logsumexp", False), ("softmax", False), ("log_softmax", False), ("logsumexp", True)}
+
+
+def _block(name: str, grad: bool, A: Arith, x: np.ndarray, g, fmt: Format):
+    """``(values, decided)`` of one block of rows: the lean path, then the general path on the rows
+    it left undecided, then the structural answers."""
+    if x.shape[1] == 0:  # only logsumexp has elements here: -inf per row
+        return np.full(x.shape[0], special(-np.inf, fmt)), np.ones(x.shape[0], dtype=bool)
+    c = classify(x)
+    if (name, grad) not in _LEAN:
+        values, decided = _generic(name, grad, A, row_quantities(A, c), g, fmt)
+        _structural(name, grad, c, g, values, decided, fmt)
+        return values, decided
+    values, decided = _lean(name, grad, A, c, g, fmt)
+    _structural(name, grad, c, g, values, decided, fmt)
+    redo = ~(decided if decided.ndim == 1 else decided.all(axis=-1))
+    if redo.any():
+        sub = classify(x[redo])
+        g_sub = None if g is None else g[redo]
+        v2, d2 = _generic(name, grad, A, row_quantities(A, sub), g_sub, fmt)
+        _structural(name, grad, sub, g_sub, v2, d2, fmt)
+        old_v, old_d = values[redo], decided[redo]
+        values[redo] = np.where(old_d, old_v, v2)
+        decided[redo] = old_d | d2
+    return values, decided
+
+
+def phase(name: str, layout, g: np.ndarray | None, *, grad: bool):
+    """The fast phase of ``name`` (or its gradient) on the rows of ``layout`` (:class:`._calls.RowLayout`).
+
+    ``g`` is the upstream gradient per row (``(rows,)`` for logsumexp,
+    ``(rows, n)`` otherwise).  Returns ``fast(fmt) -> (values, decided)`` in
+    the output's layout.
+    """
+    reduced = name == "logsumexp" and not grad
+
+    def fast(fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+        A = arith_for(fmt)
+        n_rows, n = layout.n_rows, layout.n
+        shape = (n_rows,) if reduced else (n_rows, n)
+        values = np.empty(shape, dtype=fmt.dtype)
+        decided = np.empty(shape, dtype=bool)
+        step = max(1, BLOCK // max(n, 1))
+        for r0 in range(0, n_rows, step):
+            rows = slice(r0, r0 + step)
+            values[rows], decided[rows] = _block(name, grad, A, layout.flat[rows], None if g is None else g[rows], fmt)
+        if reduced:
+            return layout.reduced(values), layout.reduced(decided)
+        return layout.restore(values), layout.restore(decided)
+
+    return fast
