@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import subprocess
+import sys
 
+import pytest
 from mpmath import libmp
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -33,3 +36,68 @@ def test_mpmath_1_4_removed_fnzero_every_libmp_name_used_exists():
     missing = {f"{path.relative_to(ROOT)}: libmp.{name}"
                for path in files for name in _libmp_names(path) if not hasattr(libmp, name)}
     assert not missing, sorted(missing)
+
+
+DOCUMENTED_SURFACE = {
+    "oracle", "exact", "formats", "rounding",
+    "numpy_impl", "ulp", "compare", "testing", "fuzz", "strategies", "candidates", "report",
+    "OracleError", "InvalidInput", "PrecisionExhausted", "__version__",
+}
+LAZY = ("numpy_impl", "ulp", "compare", "testing", "fuzz", "strategies", "candidates", "report")
+
+
+def _has_findings() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("softmax_oracle.findings") is not None
+
+
+def test_all_is_exactly_the_documented_surface():
+    import softmax_oracle as so
+
+    expected = DOCUMENTED_SURFACE | ({"findings"} if _has_findings() else set())
+    assert sorted(so.__all__) == sorted(expected)
+    assert len(so.__all__) == len(set(so.__all__))
+    assert dir(so) == sorted(expected)
+    for name in so.__all__:
+        assert getattr(so, name) is not None
+
+
+def test_no_module_promised_that_does_not_exist():
+    import softmax_oracle as so
+
+    if _has_findings():
+        assert so.findings.__name__ == "softmax_oracle.findings"
+    else:
+        assert "findings" not in so.__all__ and "findings" not in dir(so)
+        with pytest.raises(AttributeError, match="has no attribute 'findings'"):
+            so.findings  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_module'"):
+        so.no_such_module  # noqa: B018
+
+
+def test_submodules_are_attributes_loaded_on_first_use():
+    """Caught: ``so.numpy_impl.accurate.softmax(x)`` raised AttributeError (so did ulp, compare, ...).
+
+    In a fresh interpreter: ``import softmax_oracle`` loads none of them (nor
+    Hypothesis, SciPy, matplotlib or click), and each is there on first access.
+    """
+    code = f"""
+import sys
+import numpy as np
+import softmax_oracle as so
+heavy = [m for m in ("hypothesis", "scipy", "matplotlib", "click") if m in sys.modules]
+early = [n for n in {LAZY!r} if "softmax_oracle." + n in sys.modules]
+assert not heavy and not early, (heavy, early)
+assert so.numpy_impl.accurate.softmax(np.array([0.0, 0.0])).tolist() == [0.5, 0.5]
+for name in {LAZY!r}:
+    module = getattr(so, name)
+    assert module is sys.modules["softmax_oracle." + name], name
+assert so.compare.compare is sys.modules["softmax_oracle.compare"].compare
+assert so.testing.assert_matches_oracle
+from softmax_oracle import *  # noqa
+assert ulp is so.ulp and report is so.report
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
