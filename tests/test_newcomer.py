@@ -101,3 +101,52 @@ print("ok")
 """
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+PROBE = '''
+import warnings
+
+import numpy as np
+
+
+def _inside_softmax_oracle(source):
+    """Run ``source`` as code of a module named softmax_oracle.probe (warnings are attributed to it)."""
+    namespace = {"__name__": "softmax_oracle.probe", "np": np, "warnings": warnings}
+    exec(compile("def run():\\n    " + source, "softmax_oracle/probe.py", "exec"), namespace)
+    return namespace["run"]()
+
+
+def test_user_warning_in_package():
+    _inside_softmax_oracle("warnings.warn('deprecated soon', UserWarning)")
+
+
+def test_fp_warning_in_package():
+    _inside_softmax_oracle("return np.float32(np.float64(1e300))")
+
+
+def test_fp_warning_in_a_test():
+    np.exp(np.float64(1000.0))
+
+
+def test_silenced_fp_warning_in_package():
+    _inside_softmax_oracle("with np.errstate(over='ignore'):\\n        return np.float32(np.float64(1e300))")
+
+
+def test_other_library_deprecation_is_only_reported():
+    namespace = {"__name__": "otherlib", "warnings": warnings}
+    exec("def run():\\n    warnings.warn('old api', DeprecationWarning)", namespace)
+    namespace["run"]()
+'''
+
+
+def test_a_warning_inside_softmax_oracle_fails_the_suite(pytester):
+    """Caught: 399 warnings scrolled past a newcomer's run; pyproject's filterwarnings now fail on them."""
+    pytester.makepyfile(test_probe=PROBE)
+    result = pytester.runpytest("-c", str(ROOT / "pyproject.toml"), "--rootdir", str(pytester.path),
+                                "-p", "no:cacheprovider", "test_probe.py")
+    result.assert_outcomes(passed=2, failed=3, warnings=1)
+    text = result.stdout.str()
+    assert "FAILED test_probe.py::test_user_warning_in_package - UserWarning: deprecated soon" in text
+    assert "FAILED test_probe.py::test_fp_warning_in_package - RuntimeWarning: overflow encountered" in text
+    assert "FAILED test_probe.py::test_fp_warning_in_a_test - RuntimeWarning: overflow encountered" in text
+    assert "DeprecationWarning: old api" in text

@@ -24,7 +24,8 @@ def round_to_format(values: np.ndarray, fmt: Format) -> np.ndarray:
     if values.dtype == fmt.dtype:
         return values
     if fmt.name != "bfloat16" or values.dtype in (np.float32, np.float16):
-        return values.astype(fmt.dtype)
+        with np.errstate(over="ignore"):  # past the format's range, inf is the correctly rounded answer
+            return values.astype(fmt.dtype)
     return _round_to_odd_float32(values.astype(np.float64)).astype(fmt.dtype)
 
 
