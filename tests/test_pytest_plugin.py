@@ -165,7 +165,7 @@ def test_summary_table_counts_passing_and_failing_checks(pytester):
     rows = _table(text)
     # checks, elements, failed, worst ULP, budget, class mismatches, raised
     accurate = rows[("numpy-accurate", "softmax", "float64")]
-    assert accurate[:3] == ["3", "9", "0"] and float(accurate[3]) <= 1.5 and accurate[4:] == ["2", "0", "0"]
+    assert accurate[:3] == ["3", "9", "0"] and float(accurate[3]) <= 2 and accurate[4:] == ["2", "0", "0"]
     naive = rows[("kernels.naive_log_softmax", "log_softmax", "float32")]
     assert naive[:3] == ["2", "6", "1"] and 4600 < float(naive[3]) < 4610 and naive[5:] == ["0", "0"]
     assert rows[("numpy-stable", "grad.softmax", "bfloat16")][:3] == ["1", "3", "0"]
