@@ -1,10 +1,9 @@
 """Regressions from a newcomer's first hour (issue 10): a fresh venv, the README's commands.
 
-Each test is named after what it caught.  The other four are next to the code
-they cover: ``test_submodules_are_attributes_loaded_on_first_use`` (here),
-warnings (``test_a_warning_inside_softmax_oracle_fails_the_suite``), the current
-folder on ``sys.path`` (``tests/test_cli.py``), JAX's float64
-(``tests/test_candidates_jax.py``).
+Each test is named after what it caught: mpmath 1.4's removed ``libmp.fnzero``,
+the warnings (``test_a_warning_inside_softmax_oracle_fails_the_suite``) and the
+missing submodule attributes are here; the current folder on ``sys.path`` is in
+``tests/test_cli_specs.py``, JAX's float64 in ``tests/test_candidates_jax.py``.
 """
 
 from __future__ import annotations
