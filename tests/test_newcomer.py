@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -144,8 +145,10 @@ def test_a_warning_inside_softmax_oracle_fails_the_suite(pytester):
     result = pytester.runpytest("-c", str(ROOT / "pyproject.toml"), "--rootdir", str(pytester.path),
                                 "-p", "no:cacheprovider", "test_probe.py")
     result.assert_outcomes(passed=2, failed=3, warnings=1)
-    text = result.stdout.str()
-    assert "FAILED test_probe.py::test_user_warning_in_package - UserWarning: deprecated soon" in text
-    assert "FAILED test_probe.py::test_fp_warning_in_package - RuntimeWarning: overflow encountered" in text
-    assert "FAILED test_probe.py::test_fp_warning_in_a_test - RuntimeWarning: overflow encountered" in text
+    text = result.stdout.str()  # each failure's own section (the short summary is cut to the terminal width)
+    for test, error in [("test_user_warning_in_package", r"UserWarning: deprecated soon"),
+                        ("test_fp_warning_in_package", r"RuntimeWarning: overflow encountered in cast"),
+                        ("test_fp_warning_in_a_test", r"RuntimeWarning: overflow encountered in exp")]:
+        section = re.search(rf"_ {test} _+\n(.*?)(?=\n_{{3,}} |\n=)", text, re.S)
+        assert section and re.search(rf"^E\s+{error}", section.group(1), re.M), test
     assert "DeprecationWarning: old api" in text
