@@ -8,3 +8,5 @@ oracle call at a raised precision can take milliseconds.
 from softmax_oracle.strategies import register_profiles
 
 register_profiles()
+
+pytest_plugins = ["pytester"]  # tests/test_pytest_plugin.py and the filterwarnings check run inner pytest sessions

@@ -46,7 +46,17 @@ KNOWN_IDS = [f"{k[0]}-{i}" for i, k in enumerate(KNOWN)]
 def test_scipy_adapter_on_known_values(function, make, kwargs, exact, dtype):
     impl = resolve("scipy", function)
     args = make(np.dtype(dtype))
-    out = np.asarray(impl(*args, **kwargs))
+    try:
+        out = np.asarray(impl(*args, **kwargs))
+    except Exception as err:  # noqa: BLE001
+        # SciPy 1.17 on NumPy 1.26: logsumexp(bfloat16) raises DTypePromotionError (NumPy 2 promotes).
+        # Then SciPy cannot take this format here: a finding, which compare records, not a crash.
+        from softmax_oracle.compare import compare
+
+        assert np.dtype(dtype) == ml_dtypes.bfloat16, err
+        record = compare("scipy", function, *args, **kwargs)
+        assert record.status == "raised" and type(err).__name__ in record.problem
+        return
     assert out.dtype == np.dtype(dtype)  # compared at the input's format even where SciPy promotes
     ok, err = _within(out, exact)
     assert ok, (function, err)

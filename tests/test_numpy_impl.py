@@ -419,3 +419,18 @@ def test_output_dtype_follows_dtype_argument():
         assert tier.softmax(x).dtype == np.float32
         assert tier.softmax(x, dtype=ml_dtypes.bfloat16).dtype == ml_dtypes.bfloat16
         assert tier.grad.softmax(x, dtype="float64").dtype == np.float64
+
+
+@pytest.mark.parametrize("tier", [stable, accurate], ids=["stable", "accurate"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16, ml_dtypes.bfloat16],
+                         ids=["float64", "float32", "float16", "bfloat16"])
+def test_bce_gradient_at_p_one_with_zero_grad_output_is_zero_not_nan(tier, dtype):
+    """Caught by a newcomer's (randomized) run: p = 1, 0 < y < 1, grad_output 0 gave NaN; 0 * inf is 0 here."""
+    p = np.array([1.0, 0.0, 0.5]).astype(dtype)
+    y = np.array([0.355469, 0.25, 0.25]).astype(dtype)
+    got = tier.grad.binary_cross_entropy(p, y, grad_output=np.array(0.0).astype(dtype))
+    assert np.asarray(got, dtype=np.float64).tolist() == [0.0, 0.0, 0.0]
+    assert np.asarray(oracle.grad.binary_cross_entropy(p, y, grad_output=np.array(0.0).astype(dtype)),
+                      dtype=np.float64).tolist() == [0.0, 0.0, 0.0]
+    weighted = tier.grad.binary_cross_entropy(p, y, weight=np.array([0.0, 0.0, 1.0]).astype(dtype), reduction="sum")
+    assert np.asarray(weighted, dtype=np.float64)[:2].tolist() == [0.0, 0.0]

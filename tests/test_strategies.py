@@ -121,10 +121,12 @@ def test_arguments_are_accepted_by_the_oracle(function):
 
 
 def test_default_regime_mixes_all_regimes():
-    # the first draw of a set picks the regime: a mixed strategy must reach several of them
+    # the first draw of a set picks the regime: a mixed strategy must reach several of them.
+    # Derandomized, 200 draws: with 60 random ones (the dev profile, a newcomer's run) it missed
+    # "masked" in 7 of 20 trials; with 200 in none of 10.
     widths = set()
 
-    @settings(max_examples=60, database=None)
+    @settings(max_examples=200, database=None, derandomize=True)
     @given(sst.logits(np.float32, shape=(1, 6)))
     def collect(x):
         rows = x.astype(np.float64)

@@ -105,7 +105,7 @@ def test_torch_log_softmax_float32_has_the_same_flaw_as_scipy():
     assert_matches_oracle("torch", "softmax", LOGITS, max_ulp=2.0)
 
 
-@pytest.mark.parametrize("budget", [-1.0, float("nan"), "1", True, None], ids=["negative", "nan", "str", "bool", "none"])
+@pytest.mark.parametrize("budget", [-1.0, float("nan"), "1", True], ids=["negative", "nan", "str", "bool"])
 def test_invalid_budget(budget):
     with pytest.raises(InvalidInput, match="max_ulp must be a number >= 0"):
         assert_matches_oracle(sc.softmax, "softmax", LOGITS, max_ulp=budget)
@@ -155,3 +155,54 @@ def test_a_failure_for_another_reason_counts_the_zero_signs_apart():
 def test_signed_zeros_must_be_a_bool():
     with pytest.raises(InvalidInput, match="signed_zeros must be True or False; got signed_zeros='yes'"):
         assert_matches_oracle(_wrong_zero_sigmoid, "sigmoid", ZERO_SIGN_INPUT, signed_zeros="yes")
+
+
+# ---------------------------------------------------------------- run defaults and observers (the pytest plugin's hooks)
+
+
+@pytest.mark.parametrize(("explicit", "run", "expected"), [
+    (None, None, 1.0), (None, 0.5, 0.5), (None, 8.0, 8.0),  # no max_ulp=: the run's budget, else 1.0
+    (4.0, None, 4.0), (4.0, 8.0, 4.0),  # the run cannot loosen an explicit budget
+    (4.0, 0.5, 0.5),  # but tightens it
+], ids=["default", "run-tightens-default", "run-loosens-default", "explicit", "explicit-wins", "run-stricter"])
+def test_effective_budget(explicit, run, expected):
+    from softmax_oracle.testing import effective_budget
+
+    assert effective_budget(explicit, run) == expected
+
+
+def test_run_defaults_apply_inside_the_block_only():
+    from softmax_oracle.testing import current_defaults, run_defaults
+
+    assert_matches_oracle(sc.softmax, "softmax", LOGITS, max_ulp=2.2)  # 2.10 ULP: passes
+    with run_defaults(max_ulp=2.0, engine="mpfr") as defaults:
+        assert current_defaults() == defaults and defaults.engine == "mpfr"
+        with pytest.raises(AssertionError, match=r"budget 2.0\)"):
+            assert_matches_oracle(sc.softmax, "softmax", LOGITS, max_ulp=2.2)
+    assert current_defaults().max_ulp is None and current_defaults().engine is None
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"max_ulp": -1.0}, "max_ulp must be a number >= 0; got max_ulp=-1.0"),
+    ({"engine": "fast"}, "engine must be one of 'auto', 'mpfr'; got engine='fast'"),
+], ids=["budget", "engine"])
+def test_run_defaults_are_validated(kwargs, message):
+    from softmax_oracle.testing import run_defaults
+
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        with run_defaults(**kwargs):
+            pass
+
+
+def test_observers_see_passing_and_failing_checks():
+    from softmax_oracle.testing import Check, observing
+
+    seen: list[Check] = []
+    with observing(seen.append):
+        assert_matches_oracle("numpy-accurate", "softmax", LOGITS)
+        with pytest.raises(AssertionError):
+            assert_matches_oracle(sc.log_softmax, "log_softmax", LOGITS)
+    assert_matches_oracle("numpy-accurate", "softmax", LOGITS)  # outside: not observed
+    assert [c.passed for c in seen] == [True, False]
+    assert seen[1].comparison.function == "log_softmax" and seen[1].max_ulp == 1.0
+    assert seen[1].repro.startswith("log_softmax(np.array(list(map(float.fromhex, ['0x1.4000000000000p+3'")

@@ -83,8 +83,10 @@ def fuzz(candidate: str, function: str, dtype: str, max_examples: int, max_secon
     """Search for the worst input of CANDIDATE's FUNCTION against the oracle.
 
     CANDIDATE is a registered name (numpy-naive, numpy-stable, numpy-accurate,
-    scipy, torch, jax) or 'module:function'.  The worst input is printed as a
-    Python script that reproduces it.
+    scipy, torch, jax) or MODULE:FUNCTION, imported with the current folder
+    first on sys.path (as python -m, pytest and uvicorn do); a file works too:
+    path/to/kern.py:softmax.  The worst input is printed as a Python script
+    that reproduces it.
     """
     click.echo(f"fuzzing {candidate} {function} ({dtype}), up to {max_examples} examples"
                + (f" or {max_seconds:g} s" if max_seconds else ""), err=True)

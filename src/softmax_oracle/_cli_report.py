@@ -82,7 +82,8 @@ def _emit(report_obj: Any, output: str, out_dir: Path | None) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("report"),
               show_default=True, help="Output directory (report.md/json/csv, plots/, journal, cache).")
 @click.option("--candidate", "candidates", multiple=True, metavar="NAME",
-              help="Candidate (registry name or module:function); repeatable. Default: all available.")
+              help="Candidate: a registry name or MODULE:FUNCTION (imported with the current folder first on "
+                   "sys.path; a file works too: path/to/kern.py:softmax); repeatable. Default: all available.")
 @click.option("--function", "functions", multiple=True, type=click.Choice(FUNCTIONS), help="Repeatable.")
 @click.option("--dtype", "dtypes", multiple=True, type=click.Choice(_DTYPES), help="Repeatable.")
 @click.option("--samples", type=click.IntRange(min=1), default=None, help="Argument sets per regime.")
@@ -232,6 +233,11 @@ def _violations(records: Any, max_ulp: float, *, signed_zeros: bool = False) -> 
 def check(implementation: str, function: str, dtypes: tuple[str, ...], max_ulp: float, grad: bool, samples: int,
           seed: int, signed_zeros: bool, out_dir: Path | None, output: str, engine: str) -> None:
     """Check your own MODULE:FUNCTION against the oracle over every regime (exhaustively for 16-bit sigmoid & co).
+
+    MODULE is imported with the current folder first on sys.path, as python -m,
+    pytest and uvicorn do: in a folder holding mykern.py, run
+    `softmax-oracle check mykern:softmax --function softmax`.  A file works too:
+    path/to/kern.py:softmax.
 
     Exit status 1 when an element is off by more than --max-ulp or of the wrong class (a zero of the wrong
     sign only with --signed-zeros).

@@ -11,6 +11,7 @@ stdout, progress and logs to stderr.  Commands live in their own modules
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import click
@@ -44,10 +45,31 @@ class _LazyGroup(click.Group):
             formatter.write_dl([(name, help_) for name, (_, help_) in COMMANDS.items()])
 
 
+SPEC_HELP = ("MODULE:FUNCTION is imported with the current folder first on sys.path (as python -m, pytest "
+             "and uvicorn do); a file works too: path/to/kern.py:softmax.")
+
+
+def current_folder_on_path() -> None:
+    """Put the working directory first on ``sys.path`` unless it is there already.
+
+    A console script's ``sys.path[0]`` is its ``bin`` folder, so ``mykern:softmax`` would not be
+    found next to the user; ``python -m`` and ``python -c`` put the current folder first, and so
+    does this command (workers started later inherit it).
+    """
+    here = os.getcwd()
+    if not any(os.path.abspath(entry or os.curdir) == here for entry in sys.path):
+        sys.path.insert(0, here)
+
+
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="softmax-oracle")
 def main() -> None:
-    """Correctly rounded softmax-family reference values and ULP error reports."""
+    """Correctly rounded softmax-family reference values and ULP error reports.
+
+    Candidates given as MODULE:FUNCTION (check, fuzz, report --candidate) are imported with the
+    current folder first on sys.path; a file path works too: path/to/kern.py:softmax.
+    """
+    current_folder_on_path()
 
 
 if __name__ == "__main__":  # pragma: no cover

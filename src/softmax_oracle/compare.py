@@ -366,9 +366,9 @@ def reference(function: str, *args: Any, grad: bool = False, bits: int = EXACT_B
 
 
 def _normal_mpf(value: Any) -> Any:
-    """``value`` as an mpf, with mpmath's internal -0 (which cannot even be printed) made +0."""
+    """``value`` as an mpf, with mpmath's negative zeros (which cannot even be printed) made +0."""
     v = mpmath.mpf(value)
-    return mpmath.mpf(0) if v._mpf_[1] == 0 and v._mpf_[2] == 0 and v._mpf_[3] == 0 else v
+    return v if exact_nonzero([v])[0] else mpmath.mpf(0)
 
 
 def _measure(impl: Implementation, function: str, grad: bool, fmt: str, got: np.ndarray, rounded: np.ndarray,

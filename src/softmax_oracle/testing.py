@@ -24,22 +24,137 @@ exact value is a positive number that rounds to ``+0.0``, or the reverse) fails
 only with ``signed_zeros=True``: by default ``-0.0 == 0.0``, as in
 :mod:`numpy.testing`, and the message of a failure for another reason counts
 them apart.
+
+Run-wide settings and observers (what the pytest plugin uses)
+------------------------------------------------------------
+:func:`run_defaults` sets, for the code it wraps, the budget that applies
+where a call gives no ``max_ulp=`` and how it meets an explicit one (see
+:func:`effective_budget`), and the oracle engine to use.  :func:`observing`
+registers a callable that receives a :class:`Check` for every
+:func:`assert_matches_oracle`, passing or failing.  Both live in context
+variables, not module globals: they apply to the current thread (and to
+asyncio tasks started from it), so two runs in two threads do not see each
+other's settings; a thread started inside does not inherit them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Any
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
 
 import mpmath
 import numpy as np
 
 from .compare import Comparison, compare
 from .errors import InvalidInput
+from .oracle._evaluate import ENGINES, check_engine
 
-__all__ = ["assert_matches_oracle", "failure_message"]
+__all__ = ["assert_matches_oracle", "failure_message", "Check", "RunDefaults", "run_defaults", "observing",
+           "effective_budget", "current_defaults", "DEFAULT_MAX_ULP", "ENGINES"]
 
 _SHOWN_MISMATCHES = 5
+DEFAULT_MAX_ULP = 1.0
+
+
+@dataclass(frozen=True)
+class RunDefaults:
+    """Settings for a whole run (a pytest session): ``None`` leaves the library's default.
+
+    Attributes
+    ----------
+    max_ulp : float or None
+        The run's budget (``--oracle-max-ulp``); see :func:`effective_budget`.
+    engine : str or None
+        The oracle engine for the run (``--oracle-engine``: ``"auto"`` or ``"mpfr"``).
+    """
+
+    max_ulp: float | None = None
+    engine: str | None = None
+
+
+@dataclass(frozen=True)
+class Check:
+    """One :func:`assert_matches_oracle` call, as observers receive it.
+
+    Attributes
+    ----------
+    comparison : Comparison
+        The measurement (see :func:`softmax_oracle.compare.compare`).
+    max_ulp : float
+        The budget that applied.
+    passed : bool
+        Whether the assertion passed.
+    repro : str or None
+        The worst element's call with its input as exact hex floats (``None``
+        when no element had a ULP error, e.g. the candidate raised).
+    """
+
+    comparison: Comparison
+    max_ulp: float
+    passed: bool
+    repro: str | None
+
+
+_DEFAULTS: ContextVar[RunDefaults] = ContextVar("softmax_oracle_run_defaults", default=RunDefaults())
+_OBSERVERS: ContextVar[tuple[Callable[[Check], None], ...]] = ContextVar("softmax_oracle_observers", default=())
+
+
+def current_defaults() -> RunDefaults:
+    """The :class:`RunDefaults` in force here (all ``None`` outside :func:`run_defaults`)."""
+    return _DEFAULTS.get()
+
+
+@contextlib.contextmanager
+def run_defaults(*, max_ulp: float | None = None, engine: str | None = None) -> Iterator[RunDefaults]:
+    """Set the run's budget and engine for the code inside the ``with`` block.
+
+    Raises
+    ------
+    InvalidInput
+        ``max_ulp`` is not a number >= 0, or ``engine`` is not ``"auto"`` or ``"mpfr"``.
+    """
+    if max_ulp is not None:
+        max_ulp = _check_budget(max_ulp)
+    if engine is not None:
+        check_engine(engine)
+    defaults = RunDefaults(max_ulp, engine)
+    token = _DEFAULTS.set(defaults)
+    try:
+        yield defaults
+    finally:
+        _DEFAULTS.reset(token)
+
+
+@contextlib.contextmanager
+def observing(observer: Callable[[Check], None]) -> Iterator[None]:
+    """Call ``observer(check)`` for every :func:`assert_matches_oracle` inside the ``with`` block.
+
+    Observers nest (an inner one adds to the outer ones).  An exception from
+    an observer propagates: an observer must not raise.
+    """
+    token = _OBSERVERS.set(_OBSERVERS.get() + (observer,))
+    try:
+        yield
+    finally:
+        _OBSERVERS.reset(token)
+
+
+def effective_budget(max_ulp: float | None, run_max_ulp: float | None) -> float:
+    """The budget of one call: its explicit ``max_ulp`` against the run's.
+
+    A call without ``max_ulp=`` takes the run's budget (``--oracle-max-ulp``)
+    or, without one, ``1.0``.  An explicit ``max_ulp=`` wins, unless the run's
+    budget is stricter: a run can tighten every test at once (``--oracle-max-ulp
+    0.5``: is everything correctly rounded?) but never loosen a budget that a
+    test wrote down.  ``effective = min(explicit, run)``.
+    """
+    if max_ulp is None:
+        return DEFAULT_MAX_ULP if run_max_ulp is None else run_max_ulp
+    explicit = _check_budget(max_ulp)
+    return explicit if run_max_ulp is None else min(explicit, run_max_ulp)
 
 
 def _check_budget(max_ulp: Any) -> float:
@@ -132,8 +247,9 @@ def failure_message(comparison: Comparison, *, max_ulp: float, signed_zeros: boo
     return "\n".join(lines)
 
 
-def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: float = 1.0, grad: bool = False,
-                          signed_zeros: bool = False, engine: str = "auto", **kwargs: Any) -> Comparison:
+def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: float | None = None,
+                          grad: bool = False, signed_zeros: bool = False, engine: str | None = None,
+                          **kwargs: Any) -> Comparison:
     """Fail unless ``candidate`` is within ``max_ulp`` ULP of the exact ``function`` everywhere.
 
     Parameters
@@ -145,9 +261,11 @@ def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: fl
         Oracle function name (``"softmax"``, ``"cross_entropy"``...).
     *args, **kwargs
         Arguments of ``function``, passed to the candidate and to the oracle.
-    max_ulp : float
+    max_ulp : float, optional
         Budget for ``|got - exact| / ulp(exact)`` at every element (``0.5``:
-        correctly rounded; ``1.0``: faithful).
+        correctly rounded; ``1.0``: faithful).  Default ``1.0``, or the run's
+        budget (pytest's ``--oracle-max-ulp``); an explicit value meets the
+        run's as :func:`effective_budget` says (the stricter wins).
     grad : bool
         Check the gradient instead (``grad_output`` may be in ``kwargs``).
     signed_zeros : bool
@@ -155,9 +273,10 @@ def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: fl
         is positive and rounds to ``+0.0``, or the reverse).  Default
         ``False``: ``-0.0 == 0.0``, as in :mod:`numpy.testing`; where the
         exact value is zero either sign is right anyway.
-    engine : {"auto", "mpfr"}
+    engine : {"auto", "mpfr"}, optional
         The oracle's engine (:mod:`softmax_oracle.oracle`): the same answers,
-        ``"auto"`` faster.
+        ``"auto"`` faster.  Default: the run's engine (pytest's
+        ``--oracle-engine``), else ``"auto"``.
 
     Returns
     -------
@@ -176,11 +295,25 @@ def assert_matches_oracle(candidate: Any, function: str, *args: Any, max_ulp: fl
         Unknown function or candidate, bad ``max_ulp`` or ``engine``, or
         arguments the oracle refuses.
     """
-    budget = _check_budget(max_ulp)
+    defaults = _DEFAULTS.get()
+    budget = effective_budget(max_ulp, defaults.max_ulp)
     if not isinstance(signed_zeros, (bool, np.bool_)):
         raise InvalidInput(f"signed_zeros must be True or False; got signed_zeros={signed_zeros!r}")
+    engine = engine if engine is not None else defaults.engine or "auto"
     comparison = compare(candidate, function, *args, grad=grad, engine=engine, **kwargs)
     message = failure_message(comparison, max_ulp=budget, signed_zeros=bool(signed_zeros), kwargs=kwargs)
+    observers = _OBSERVERS.get()
+    if observers:
+        check = Check(comparison, budget, not message, _repro(comparison, kwargs))
+        for observer in observers:
+            observer(check)
     if message:
         raise AssertionError(message)
     return comparison
+
+
+def _repro(c: Comparison, kwargs: dict[str, Any]) -> str | None:
+    """``softmax_oracle.oracle[.grad].<function>(<worst input>, <options>)``: pasteable, exact."""
+    if c.worst_input is None:
+        return None
+    return f"{'grad.' if c.grad else ''}{c.function}({c.worst_input}{_options(kwargs)})"

@@ -23,13 +23,20 @@ Registered candidates
 ``jax``
     ``jax.nn`` / ``jax.scipy.special`` with ``jax.vjp`` gradients (optional).
 
-Any callable is a candidate too, and so is a ``"module:function"`` string.
+Any callable is a candidate too, and so is a ``"module:function"`` string
+(imported from ``sys.path``; the ``softmax-oracle`` command puts the current
+folder first on it, as ``python -m``, pytest and uvicorn do) or a
+``"path/to/kern.py:function"`` string (the file's folder goes first on
+``sys.path`` and the file is imported by its name, as pytest does).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from ..errors import InvalidInput, OracleError
@@ -222,10 +229,35 @@ def get(name: Any) -> Candidate:
     return candidate
 
 
+def _is_file_spec(location: str) -> bool:
+    return location.endswith(".py") or "/" in location or os.sep in location
+
+
+def _import_file(location: str) -> Any:
+    """The module of a ``.py`` file, imported as pytest's ``prepend`` mode does.
+
+    Its folder goes first on ``sys.path`` (and stays there, so that the file
+    can import its neighbours, now or later) and the file is imported by its
+    stem; an already imported module of that name from another file is an
+    error rather than a silent substitute.
+    """
+    path = Path(location).expanduser().resolve()
+    if path.suffix != ".py" or not path.is_file():
+        raise ImportError(f"no Python file {location!r} (from {os.getcwd()})")
+    folder = str(path.parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    module = importlib.import_module(path.stem)
+    found = Path(getattr(module, "__file__", "") or "").resolve()
+    if found != path:
+        raise ImportError(f"module name {path.stem!r} is already taken by {found}")
+    return module
+
+
 def _import_callable(spec: str) -> Callable[..., Any]:
-    module_name, _, attribute = spec.partition(":")
+    location, _, attribute = spec.rpartition(":")  # rpartition: a Windows path has a colon of its own
     try:
-        obj: Any = importlib.import_module(module_name)
+        obj: Any = _import_file(location) if _is_file_spec(location) else importlib.import_module(location)
         for part in attribute.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as err:
@@ -242,7 +274,8 @@ def resolve(candidate: Any, function: str, *, grad: bool = False) -> Implementat
     ----------
     candidate : str, Candidate, Implementation or callable
         A registry name (its implementation of ``function`` is taken), a
-        ``"module:function"`` string or any callable (used as given: it must
+        ``"module:function"`` or ``"path/to/file.py:function"`` string (see
+        the module's docstring) or any callable (used as given: it must
         compute ``function``, or its gradient when ``grad=True``).
     function : str
         Oracle function name.

@@ -1,11 +1,18 @@
 """JAX adapters (CPU) for the softmax family: ``jax.nn`` and ``jax.scipy.special``.
 
 Gradients are ``jax.vjp`` contracted with ``grad_output`` (ones by
-default).  JAX computes float64 only with x64 enabled; the adapter enables
-it for the duration of a float64 call when the installed JAX has the
-``jax.experimental.enable_x64`` context manager, and refuses float64 with a
-clear error otherwise (instead of silently computing in float32).  JAX has
-no torch-style losses; those are not registered.
+default).  JAX computes float64 only with x64 enabled (by default
+``jnp.asarray`` of a float64 array silently makes float32).  The adapter
+enables it for the duration of a float64 call only, through a context
+manager that leaves the user's global configuration alone:
+``jax.enable_x64(True)`` (JAX >= 0.7, a thread-local config state) or
+``jax.experimental.enable_x64()`` (older JAX).  A JAX with neither gets a
+clear error for float64 instead of a silent float32 answer.
+
+XLA on CPU flushes subnormal results (and inputs) to zero: every float
+format's subnormal range is lost.  That is a finding about JAX, measured as
+it is, not corrected here.  JAX has no torch-style losses; those are not
+registered.
 """
 
 from __future__ import annotations
@@ -23,9 +30,11 @@ from . import Implementation
 __all__ = ["load"]
 
 
-def _precision(x: np.ndarray) -> ContextManager[Any]:
-    if x.dtype != np.float64 or jax.config.read("jax_enable_x64"):
-        return contextlib.nullcontext()
+def _x64() -> ContextManager[Any]:
+    """A context manager enabling x64 for this thread only, leaving the global setting as it was."""
+    state = getattr(jax, "enable_x64", None)  # a config State: calling it with a value gives a context
+    if state is not None and hasattr(state, "value"):
+        return state(True)
     try:
         from jax.experimental import enable_x64
     except ImportError:
@@ -33,6 +42,12 @@ def _precision(x: np.ndarray) -> ContextManager[Any]:
             "float64 inputs need JAX's x64 mode: set JAX_ENABLE_X64=1 (this JAX has no enable_x64 context)"
         ) from None
     return enable_x64()
+
+
+def _precision(x: np.ndarray) -> ContextManager[Any]:
+    if x.dtype != np.float64 or jax.config.read("jax_enable_x64"):
+        return contextlib.nullcontext()
+    return _x64()
 
 
 def _adapters(fn: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[..., Any]]:

@@ -23,10 +23,10 @@ def round_to_format(values: np.ndarray, fmt: Format) -> np.ndarray:
     values = np.asarray(values)
     if values.dtype == fmt.dtype:
         return values
-    with np.errstate(over="ignore"):  # overflow to inf is the answer
-        if fmt.name != "bfloat16" or values.dtype in (np.float32, np.float16):
+    if fmt.name != "bfloat16" or values.dtype in (np.float32, np.float16):
+        with np.errstate(over="ignore"):  # past the format's range, inf is the correctly rounded answer
             return values.astype(fmt.dtype)
-        return _round_to_odd_float32(values.astype(np.float64)).astype(fmt.dtype)
+    return _round_to_odd_float32(values.astype(np.float64)).astype(fmt.dtype)
 
 
 def _round_to_odd_float32(x: np.ndarray) -> np.ndarray:

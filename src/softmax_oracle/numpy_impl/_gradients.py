@@ -264,7 +264,8 @@ class GradientFunctions:
 
     def binary_cross_entropy(self, input: Any, target: Any, *, weight: Any = None, reduction: Any = "mean",
                              dtype: Any = None, grad_output: Any = None) -> np.ndarray:
-        """f w (p - y) / (p (1 - p)); at p = 0 or 1 the terms with a zero coefficient drop out."""
+        """f w (p - y) / (p (1 - p)); at p = 0 or 1 the terms with a zero coefficient drop out, and so
+        does an infinite term times a zero f w."""
         prob = binary_problem(input, target, weight, reduction, probabilities=True)
         fout = output_format(dtype, prob.input_format)
         kernels, work = self._select(prob.input_format, fout, False)
@@ -280,6 +281,8 @@ class GradientFunctions:
                 second = np.where(y == 1, 0, (1 - y) / (1 - p))
                 inner = np.where(edge, first + second, inner)
             out = c * inner
+            # a zero coefficient (grad_output or weight) times an infinite edge term is 0, as in the oracle
+            out = np.where((c == 0) & np.isinf(inner), 0.0, out)
         return round_to_format(np.asarray(out, dtype=work), fout)
 
     def binary_cross_entropy_with_logits(self, input: Any, target: Any, *, weight: Any = None,
