@@ -22,7 +22,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..numerics.eft import extract_sum, two_sum_error
+from ._fast_compensated import compensated, row_max
+from ._tiny_rest import negative_zero_at_max
 
 __all__ = ["FAST", "fast_call"]
 
@@ -102,92 +103,13 @@ def _log1p_rest(x: np.ndarray, name: str, out: np.ndarray, work: np.dtype) -> bo
         t = t_buf[:rows * n].reshape(rows, n)
         np.exp(d, out=t)
         t_buf[np.arange(rows) * n + idx[b]] = 0  # the maximum's own term (exactly 1) goes outside log1p
-        s = np.log1p(t.sum(axis=1, keepdims=True))
+        rest = t.sum(axis=1, keepdims=True)
+        s = np.log1p(rest)
         if name == "log_softmax":
             np.subtract(d, s, out=out[b], casting="same_kind")  # float64 -> float32: the one rounding
+            negative_zero_at_max(out[b], x[b], idx[b][:, None], rest)
         else:
             out[b] = (m[b] + s)[:, 0]
-    return True
-
-
-def _compensated(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
-    """float64 with the rounding errors of ``x - m`` and ``1 + S`` recovered (see :mod:`._compensated`)."""
-    if x.shape[0] == 1:
-        with np.errstate(invalid="ignore"):  # -inf logits make e NaN; the row is then handed back
-            return _compensated_row(x[0], name, out)
-    found = _max_and_argmax(x)
-    if found is None:
-        return None
-    with np.errstate(invalid="ignore"):  # -inf logits make e NaN; the row is then handed back
-        return _compensated_blocks(x, name, out, *found)
-
-
-def _compensated_blocks(x: np.ndarray, name: str, out: np.ndarray, m: np.ndarray, idx: np.ndarray) -> bool | None:
-    neg = -m
-    n = x.shape[1]
-    buf = np.empty(min(x.shape[0], max(1, _BLOCK // n)) * n)
-    for b in _blocks(*x.shape):
-        rows = b.stop - b.start
-        d = np.add(x[b], neg[b])
-        e = two_sum_error(x[b], neg[b], d)
-        t = buf[:rows * n].reshape(rows, n)
-        np.exp(d, out=t)
-        flat = np.arange(rows) * n + idx[b]
-        buf[flat] = 0
-        corr = np.einsum("ij,ij->i", t, e)[:, None]
-        if not np.isfinite(corr).all():
-            return None  # a -inf logit: e is NaN there; the general path masks it
-        s_hi, s_lo = extract_sum(t, t.sum(axis=1, keepdims=True))
-        s_lo += corr
-        if name != "softmax":
-            log_total = np.log1p(s_hi) + s_lo / (1 + s_hi)  # log1p(S_hi + S_lo), first order in S_lo
-        if name == "logsumexp":
-            out[b] = (m[b] + log_total)[:, 0]
-        elif name == "log_softmax":
-            e -= log_total
-            np.add(d, e, out=out[b])
-        else:
-            # softmax_i = (t_i / hi) (1 + e_i - lo / hi) with hi + lo = 1 + S exactly
-            buf[flat] = 1
-            hi = s_hi + 1
-            lo = (1 - (hi - s_hi)) + (s_hi - (hi - (hi - s_hi)))  # TwoSum(S_hi, 1)
-            lo += s_lo
-            e -= lo / hi
-            t /= hi  # q = t / T, then q + q (e - T_lo / T_hi): the correction's rounding is negligible
-            e *= t
-            np.add(t, e, out=out[b])
-    return True
-
-
-def _compensated_row(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
-    """One row with Python floats for the per-row scalars (the same formulas, fewer NumPy calls)."""
-    i = int(x.argmax())
-    m = float(x[i])
-    if not math.isfinite(m):
-        return None
-    d = x - m
-    e = two_sum_error(x, -m, d)
-    t = np.exp(d)
-    t[i] = 0.0
-    corr = float(np.dot(t, e))
-    if not math.isfinite(corr):
-        return None
-    s_hi, s_lo = (float(v[0, 0]) for v in extract_sum(t[None, :], np.array([[t.sum()]])))
-    s_lo += corr
-    log_total = math.log1p(s_hi) + s_lo / (1 + s_hi)  # log1p(S_hi + S_lo), first order in S_lo
-    if name == "logsumexp":
-        out[0] = m + log_total
-    elif name == "log_softmax":
-        e -= log_total
-        np.add(d, e, out=out[0])
-    else:
-        t[i] = 1.0
-        hi = 1.0 + s_hi
-        lo = (1.0 - (hi - s_hi)) + (s_hi - (hi - (hi - s_hi))) + s_lo  # TwoSum(S_hi, 1) + the rest
-        e -= lo / hi
-        t /= hi
-        e *= t
-        np.add(t, e, out=out[0])
     return True
 
 
@@ -202,7 +124,7 @@ def _stable(name: str):
 def _accurate(name: str):
     def run(x: np.ndarray, out: np.ndarray) -> bool | None:
         if x.dtype == np.float64:
-            return _compensated(x, name, out)
+            return compensated(x, name, out)
         # float32: float64 inside, one rounding at the end (NumPy's float32 exp is off by 2 ULP).
         wide = np.dtype(np.float64)
         return _stable_softmax(x, out, wide) if name == "softmax" else _log1p_rest(x, name, out, wide)
