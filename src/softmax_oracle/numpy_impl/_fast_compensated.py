@@ -41,16 +41,16 @@ import numpy as np
 from ..numerics.eft import two_prod
 from ._compensated import CompensatedKernels
 
-__all__ = ["compensated", "row_max"]
+__all__ = ["SHORT_ROW", "compensated", "row_max"]
 
 _BLOCK = 1 << 17  # elements per block (1 MiB of float64): the buffers stay in L2
 _GENERAL = CompensatedKernels()
-_SHORT = 32  # rows up to this length: maxima by np.maximum over columns
+SHORT_ROW = 32  # rows up to this length: maxima by np.maximum over columns
 
 
 def row_max(x: np.ndarray) -> np.ndarray:
     """Row maxima of a 2-D array as a column (NaN propagates)."""
-    if x.shape[1] > _SHORT or x.shape[0] < 64:
+    if x.shape[1] > SHORT_ROW or x.shape[0] < 64:
         return x.max(axis=1, keepdims=True)
     m = x[:, 0].copy()
     for j in range(1, x.shape[1]):
@@ -137,7 +137,7 @@ def compensated(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
     n_rows, n = x.shape
     step = max(1, _BLOCK // n)
     bufs = np.empty((4, min(n_rows, step) * n))
-    ones = np.ones(n) if n <= _SHORT else None
+    ones = np.ones(n) if n <= SHORT_ROW else None
     neg = -m
     with np.errstate(invalid="ignore"):  # -inf logits make e NaN; the row is then handed back
         for start in range(0, n_rows, step):

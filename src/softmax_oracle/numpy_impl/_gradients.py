@@ -280,6 +280,8 @@ class GradientFunctions:
                 second = np.where(y == 1, 0, (1 - y) / (1 - p))
                 inner = np.where(edge, first + second, inner)
             out = c * inner
+            if prob.weight is not None:  # a zero weight removes the term, even where its gradient is infinite
+                out = np.where(prob.weight.astype(work) == 0, 0, out)
         return round_to_format(np.asarray(out, dtype=work), fout)
 
     def binary_cross_entropy_with_logits(self, input: Any, target: Any, *, weight: Any = None,
