@@ -12,7 +12,10 @@ kernels), and the caller then takes it.
 Same formulas as the tiers' kernels: the stable tier in the input's dtype with
 ``logsumexp = m + log1p(sum_{j != argmax} exp(x_j - m))`` (Blanchard, Higham &
 Higham 2021, Algorithm 4.1); the accurate tier in float64 (rounded once to
-float32), for float64 with the TwoSum corrections of :mod:`._compensated`.
+float32), for float64 in :mod:`._fast_compensated` (the TwoSum corrections of
+:mod:`._compensated` in fewer passes).  Short rows (at most ``SHORT_ROW``
+logits) take their maxima over columns and their sums as a matrix-vector
+product: ``max(axis=1)`` and ``sum(axis=1)`` cost a call per row.
 """
 
 from __future__ import annotations
