@@ -8,9 +8,11 @@ error ``e_i`` from TwoSum, ``exp(d + e) ~ exp(d)(1 + e)``), arranged for speed
   extracted (``sigma = 2**k >= 2 n >= 2 T``, ``q = (t + sigma) - sigma``), so ``Q = sum q``
   is exact and contains that 1 exactly: ``S = Q - 1`` is exact too, and
   ``log1p(S)`` keeps its digits without leaving the maximum out;
-* row sums of short rows as a matrix-vector product with a vector of ones (BLAS):
-  a C loop per block, where ``sum(axis=1)`` costs a call per row (10x slower on
-  rows of 10); long rows keep ``sum`` (BLAS took 7x longer on one row of 1e5).
+* row sums of short rows by ``einsum("ij->i")``: one C loop over the block, where
+  ``sum(axis=1)`` costs a call per row (5x slower on rows of 10).  No BLAS for
+  blocks: a multithreaded BLAS call on this shared machine took 7x longer on one
+  row of 1e5 (the one-row path uses ``dot`` only below 4096 elements, where
+  OpenBLAS stays on one thread);
   The order of additions is the library's; ``Q`` is exact in any order and the
   other sums are corrections;
 * row maxima of short rows by ``np.maximum`` over columns (``max(axis=1)`` is a
@@ -58,9 +60,9 @@ def row_max(x: np.ndarray) -> np.ndarray:
     return m[:, None]
 
 
-def _row_sum(a: np.ndarray, ones: np.ndarray | None) -> np.ndarray:
-    """Row sums of a 2-D block: a matrix-vector product for short rows (``ones`` given), else ``sum``."""
-    return a @ ones if ones is not None else a.sum(axis=1)
+def _row_sum(a: np.ndarray, short: bool) -> np.ndarray:
+    """Row sums of a 2-D block: ``einsum`` (one C loop over the block) for short rows, else ``sum``."""
+    return np.einsum("ij->i", a) if short else a.sum(axis=1)
 
 
 def _two_sum_error(x: np.ndarray, neg: np.ndarray, d: np.ndarray, e: np.ndarray, w: np.ndarray) -> None:
@@ -79,18 +81,18 @@ def _sigma(n: int) -> float:
     return math.ldexp(1.0, n.bit_length() + 1)
 
 
-def _sums(t: np.ndarray, e: np.ndarray, w: np.ndarray, ones: np.ndarray | None) -> tuple[np.ndarray, np.ndarray] | None:
+def _sums(t: np.ndarray, e: np.ndarray, w: np.ndarray, short: bool) -> tuple[np.ndarray, np.ndarray] | None:
     """``(Q, T_lo)``: ``sum t (1 + e) = Q + T_lo`` with ``Q`` exact (columns); None if ``e`` holds NaN."""
     np.multiply(t, e, out=w)
-    corr = _row_sum(w, ones)
+    corr = _row_sum(w, short)
     if not np.isfinite(corr).all():
         return None  # a -inf logit: e is NaN there; the general path masks it
     sigma = _sigma(t.shape[1])
     np.add(t, sigma, out=w)
     w -= sigma  # the multiples of ulp(sigma) in t: their sum is exact
-    q_sum = _row_sum(w, ones)
+    q_sum = _row_sum(w, short)
     np.subtract(t, w, out=w)
-    return q_sum[:, None], (_row_sum(w, ones) + corr)[:, None]
+    return q_sum[:, None], (_row_sum(w, short) + corr)[:, None]
 
 
 def _small_rest(n: int) -> float:
@@ -137,9 +139,10 @@ def compensated(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
     n_rows, n = x.shape
     step = max(1, _BLOCK // n)
     bufs = np.empty((4, min(n_rows, step) * n))
-    ones = np.ones(n) if n <= SHORT_ROW else None
+    short = n <= SHORT_ROW
     neg = -m
-    with np.errstate(invalid="ignore"):  # -inf logits make e NaN; the row is then handed back
+    # -inf logits (or x - m overflowing to -inf) make e NaN; the row is then handed back.
+    with np.errstate(invalid="ignore", over="ignore"):
         for start in range(0, n_rows, step):
             b = slice(start, min(start + step, n_rows))
             size = (b.stop - b.start) * n
@@ -149,7 +152,7 @@ def compensated(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
             np.add(x[b], neg[b], out=d)
             _two_sum_error(x[b], neg[b], d, e, w)
             np.exp(d, out=t)
-            sums = _sums(t, e, w, ones)
+            sums = _sums(t, e, w, short)
             if sums is None:
                 return None
             _finish(name, x[b], m[b], d, e, t, sums, out[b])
@@ -162,7 +165,8 @@ def _one_row(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
     m = float(row.max())
     if not math.isfinite(m):
         return None
-    with np.errstate(invalid="ignore"):  # -inf logits make e NaN; the row is then handed back
+    # -inf logits (or x - m overflowing to -inf) make e NaN; the row is then handed back.
+    with np.errstate(invalid="ignore", over="ignore"):
         d = row - m
         w = d - row
         e = d - w
@@ -170,7 +174,7 @@ def _one_row(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
         np.subtract(-m, w, out=w)
         e += w
         t = np.exp(d) if name != "softmax" else np.exp(d, out=d)
-        corr = float(np.dot(t, e))
+        corr = float(np.dot(t, e)) if t.size <= 4096 else float(np.multiply(t, e, out=w).sum())
     if not math.isfinite(corr):
         return None
     sigma = _sigma(t.shape[0])
