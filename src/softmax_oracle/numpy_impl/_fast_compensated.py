@@ -20,7 +20,10 @@ error ``e_i`` from TwoSum, ``exp(d + e) ~ exp(d)(1 + e)``), arranged for speed
 * softmax multiplies by ``r = fl(1 / Q)`` and folds the exact residual
   ``1 - r Q`` (Dekker's TwoProduct) into the per-element correction, so no division
   pass;
-* four preallocated block buffers, every ufunc writes in place.
+* at most four preallocated block buffers (two for softmax, whose output block
+  holds ``t``; three for log_softmax, whose output block holds ``d``), every
+  ufunc writes in place: fresh scratch pages cost more than a pass over them
+  when other work has just freed memory.
 
 Per element: ``out_i = q_i + q_i (e_i + rho - T_lo / Q)``, ``q_i = fl(t_i r)``,
 ``1 / Q = r (1 + rho)``, ``T = Q + T_lo`` (softmax); ``d_i + (e_i - L)`` with
@@ -47,6 +50,7 @@ __all__ = ["SHORT_ROW", "compensated", "row_max"]
 
 _BLOCK = 1 << 17  # elements per block (1 MiB of float64): the buffers stay in L2
 _GENERAL = CompensatedKernels()
+_SCRATCH = {"softmax": 2, "log_softmax": 3, "logsumexp": 4}  # block buffers besides the output
 SHORT_ROW = 32  # rows up to this length: maxima by np.maximum over columns
 
 
@@ -138,7 +142,8 @@ def compensated(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
         return None
     n_rows, n = x.shape
     step = max(1, _BLOCK // n)
-    bufs = np.empty((4, min(n_rows, step) * n))
+    # Scratch beside ``out`` itself, which holds d (log_softmax) or t (softmax): fewer fresh pages to fault in.
+    bufs = np.empty((_SCRATCH[name], min(n_rows, step) * n))
     short = n <= SHORT_ROW
     neg = -m
     # -inf logits (or x - m overflowing to -inf) make e NaN; the row is then handed back.
@@ -146,9 +151,15 @@ def compensated(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
         for start in range(0, n_rows, step):
             b = slice(start, min(start + step, n_rows))
             size = (b.stop - b.start) * n
-            d, e, w, t = (v[:size].reshape(-1, n) for v in bufs)
+            views = [v[:size].reshape(-1, n) for v in bufs]
             if name == "softmax":
-                t = d
+                d = t = out[b]
+                e, w = views
+            elif name == "log_softmax":
+                d = out[b]
+                e, w, t = views
+            else:
+                d, e, w, t = views
             np.add(x[b], neg[b], out=d)
             _two_sum_error(x[b], neg[b], d, e, w)
             np.exp(d, out=t)
