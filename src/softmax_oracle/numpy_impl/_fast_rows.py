@@ -108,6 +108,8 @@ def _stable_softmax_row(x: np.ndarray, out: np.ndarray, work: np.dtype) -> bool 
 
 def _log1p_rest(x: np.ndarray, name: str, out: np.ndarray, work: np.dtype) -> bool | None:
     """log_softmax (``name = "log_softmax"``) or logsumexp, computed in ``work``."""
+    if x.shape[0] == 1:
+        return _log1p_rest_row(x[0], name, out, work)
     found = _max_and_argmax(x)
     if found is None:
         return None
@@ -130,6 +132,26 @@ def _log1p_rest(x: np.ndarray, name: str, out: np.ndarray, work: np.dtype) -> bo
             negative_zero_at_max(out[b], x[b], idx[b][:, None], rest)
         else:
             out[b] = (m[b] + s)[:, 0]
+    return True
+
+
+def _log1p_rest_row(x: np.ndarray, name: str, out: np.ndarray, work: np.dtype) -> bool | None:
+    """One row of :func:`_log1p_rest` with Python scalars for the maximum and the sum (six NumPy calls)."""
+    i = int(x.argmax())
+    m = x[i]
+    if not math.isfinite(m):
+        return None
+    d = np.subtract(x, m, dtype=work)
+    t = np.exp(d)
+    t[i] = 0
+    rest = float(t.sum())
+    s = math.log1p(rest)
+    if name == "logsumexp":
+        out[0] = float(m) + s
+        return True
+    np.subtract(d, s, out=out[0], casting="same_kind")
+    if rest == 0 and np.count_nonzero(x > -np.inf) > 1:
+        out[0, i] = -0.0  # -log1p(S) with S > 0 underflowed: a negative zero
     return True
 
 
