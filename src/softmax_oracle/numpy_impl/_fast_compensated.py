@@ -87,7 +87,8 @@ def _sigma(n: int) -> float:
 
 def _sums(t: np.ndarray, e: np.ndarray, w: np.ndarray, short: bool) -> tuple[np.ndarray, np.ndarray] | None:
     """``(Q, T_lo)``: ``sum t (1 + e) = Q + T_lo`` with ``Q`` exact (columns); None if ``e`` holds NaN."""
-    corr = np.einsum("ij,ij->i", t, e)  # one read of each, no product array: 1.5x -> 1.1x SciPy on (1000, 1000)
+    np.multiply(t, e, out=w)
+    corr = _row_sum(w, short)
     if not np.isfinite(corr).all():
         return None  # a -inf logit: e is NaN there; the general path masks it
     sigma = _sigma(t.shape[1])
