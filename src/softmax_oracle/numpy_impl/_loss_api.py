@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..arguments import binary_problem, check_label_smoothing, class_problem, output_format, pair_problem
-from ..numerics.cast import round_to_format
+from ._rounding import round_to_format
 from ._select import Selector
 
 __all__ = ["LossFunctions", "reduce_terms", "class_weights"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..numerics import scaled as sc
+from ._rounding import scaled_to_format
 from ._precise_gradients import exp_or_sign
 from ..formats import Format
 
@@ -38,4 +39,4 @@ def bce_with_logits_grad(x: np.ndarray, y: np.ndarray, pos_weight: np.ndarray, g
     scale = sc.div(sc.from_float(grad), sc.from_float(np.full_like(x, denominator)))
     if weight is not None:
         scale = sc.mul(scale, sc.from_float(weight))
-    return sc.to_format(sc.mul(scale, inner), fmt)
+    return scaled_to_format(sc.mul(scale, inner), fmt)

@@ -26,6 +26,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..numerics import scaled as sc
+from ._rounding import scaled_to_format
 from ..numerics.double_double import exp_scaled
 from ..numerics.eft import two_sum
 from ..formats import Format
@@ -114,14 +115,14 @@ def _numerator(u: sc.Scaled, v: sc.Scaled, sm: SoftmaxTerms) -> sc.Scaled:
 def logsumexp_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
     """``g t_i / T`` for ``g`` of shape ``(M,)``."""
     sm = softmax_terms(rows)
-    return sc.to_format(sc.mul(_column(sc.from_float(g)), sc.div(sm.t, sm.total)), fmt)
+    return scaled_to_format(sc.mul(_column(sc.from_float(g)), sc.div(sm.t, sm.total)), fmt)
 
 
 def log_softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
     """``(g_i T - t_i G) / T``."""
     sm = softmax_terms(rows)
     gs = sc.from_float(g)
-    return sc.to_format(sc.div(_numerator(gs, gs, sm), sm.total), fmt)
+    return scaled_to_format(sc.div(_numerator(gs, gs, sm), sm.total), fmt)
 
 
 def softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
@@ -130,7 +131,7 @@ def softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
     ref = np.take_along_axis(g, sm.index, axis=-1)
     h = sc.sub(sc.from_float(g), sc.from_float(np.broadcast_to(ref, g.shape)))
     inner = sc.sub(sc.mul(h, sm.total), _column(sc.row_sum(sc.mul(h, sm.t))))
-    return sc.to_format(sc.mul(sm.t, sc.div(sc.div(inner, sm.total), sm.total)), fmt)
+    return scaled_to_format(sc.mul(sm.t, sc.div(sc.div(inner, sm.total), sm.total)), fmt)
 
 
 def coefficients(n_classes: int, eps: float, weight: np.ndarray | None, *, index: np.ndarray | None = None,
@@ -160,4 +161,4 @@ def class_grad(rows: np.ndarray, scaled_a: sc.Scaled, factor: sc.Scaled, fmt: Fo
     sm = softmax_terms(rows)
     minus = _numerator(scaled_a, scaled_a, sm)  # C (a_i T - A t_i)
     n_classes = sc.from_float(np.full(rows.shape[0], float(rows.shape[1])))
-    return sc.to_format(sc.mul(_column(sc.div(factor, n_classes)), sc.div(sc.neg(minus), sm.total)), fmt)
+    return scaled_to_format(sc.mul(_column(sc.div(factor, n_classes)), sc.div(sc.neg(minus), sm.total)), fmt)
