@@ -3,10 +3,13 @@
 Usage: python tools/accuracy_numpy.py SEED N > table.md
 
 N rounds of random inputs (rows of 1-3 x 1-39 logits: any bit pattern of the
-format, or normal logits x 1, 30, 1000; -inf masks), every gradient with a random
+format, normal logits x 1, 30, 1000, or one logit far above the others (700-760
+or 2e4 below it: underflowing terms, subnormal and zero results); -inf masks), every gradient with a random
 grad_output (any finite bit pattern or normal values), losses with weights,
 label smoothing (0, 0.125, 1) and probability targets.  Examples the oracle
-cannot decide (PrecisionExhausted) are skipped.  Prints a Markdown table.
+cannot decide (PrecisionExhausted) are skipped.  Prints a Markdown table of the
+max ULP error, then one of zero-sign errors (a zero whose sign is not the exact
+value's, where the exact value is not 0).
 """
 import sys, warnings, numpy as np
 warnings.simplefilter("ignore")
@@ -18,8 +21,11 @@ from softmax_oracle.numerics.cast import round_to_format
 rng = np.random.default_rng(int(sys.argv[1]))
 N = int(sys.argv[2])
 def rand(fmt, shape, masks):
-    kind = rng.integers(4)
-    if kind == 0:
+    kind = rng.integers(5 if masks and len(shape) == 2 else 4)
+    if kind == 4:
+        v = -rng.choice([700.0, 745.0, 2e4]) - rng.uniform(0, 60, shape)
+        v[np.arange(shape[0]), rng.integers(0, shape[-1], shape[0])] = rng.standard_normal(shape[0])
+    elif kind == 0:
         v = rng.integers(0, 2**fmt.bits, shape, dtype=np.uint64).astype(fmt.uint_dtype).view(fmt.dtype)
         v = v.astype(np.float64)
     else:
@@ -28,9 +34,14 @@ def rand(fmt, shape, masks):
     v[~np.isfinite(v)] = -np.inf if masks else 1.0
     return round_to_format(v, fmt)
 worst = {}
+signs = {}
 def rec(key, got, ex, fmt):
     e = np.nan_to_num(np.asarray(ulp.ulp_error(got, ex, fmt=fmt), dtype=float), nan=np.inf)
     worst[key] = max(worst.get(key, 0.0), float(e.max()) if e.size else 0.0)
+    g = np.asarray(got, dtype=float).reshape(-1)
+    exs = np.asarray(ex, dtype=object).reshape(-1)
+    bad = sum(1 for a, b in zip(g, exs) if a == 0 and b != 0 and bool(np.signbit(a)) != bool(b < 0))
+    signs[key] = signs.get(key, 0) + bad
 for it in range(N):
     fmt = FORMATS[it % 4]
     shape = (int(rng.integers(1, 4)), int(rng.integers(1, 40)))
@@ -76,3 +87,8 @@ print("| function | float64 | float32 | float16 | bfloat16 |")
 print("|---|---|---|---|---|")
 for nm in names:
     print(f"| {nm} | " + " | ".join(f"{worst.get((f, nm), float('nan')):.3f}" for f in ("float64", "float32", "float16", "bfloat16")) + " |")
+print()
+print("| zero-sign errors | float64 | float32 | float16 | bfloat16 |")
+print("|---|---|---|---|---|")
+for nm in names:
+    print(f"| {nm} | " + " | ".join(str(signs.get((f, nm), 0)) for f in ("float64", "float32", "float16", "bfloat16")) + " |")

@@ -3,9 +3,9 @@
 Usage: python tools/bench_numpy.py [--repeat N] > table.md
 
 Medians of ``timeit`` repeats, one thread for torch.  The candidates are timed
-interleaved (each round times each candidate once), and the ratios to SciPy are
-medians of the per-round ratios, so a noisy shared machine slows both sides of a
-ratio alike.  Prints one Markdown row per function x dtype x shape (progress on
+interleaved (each round times each candidate once, in an order that rotates from
+round to round), and the ratios to SciPy are medians of the per-round ratios, so a
+noisy shared machine slows both sides of a ratio alike.  Prints one Markdown row per function x dtype x shape (progress on
 stderr, the table on stdout), times in milliseconds.
 """
 
@@ -54,8 +54,13 @@ def interleaved_medians(cands: dict, repeat: int) -> tuple[dict, dict]:
     sizes = {k: _batch_size(f) for k, f in cands.items()}
     times: dict = {k: [] for k in cands}
     ratios: dict = {k: [] for k in cands}
-    for _ in range(repeat):
-        this = {k: timeit.timeit(f, number=sizes[k]) / sizes[k] for k, f in cands.items()}
+    keys = list(cands)
+    for r in range(repeat):
+        # The order rotates every round: a candidate timed right after another one inherits its memory
+        # state (the allocator's free lists, the caches): float64 softmax (1000, 1000) measured 1.1x after
+        # one candidate and 1.5x after another in one run.  Rotating spreads that over every candidate.
+        order = keys[r % len(keys):] + keys[:r % len(keys)]
+        this = {k: timeit.timeit(cands[k], number=sizes[k]) / sizes[k] for k in order}
         for k, v in this.items():
             times[k].append(v)
             ratios[k].append(v / this["scipy"])

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..numerics.eft import extract_sum, two_sum, two_sum_error
 from ._rowmax import RowMax, row_max
+from ._tiny_rest import THRESHOLD, log_softmax_at_max, logsumexp_small
 
 __all__ = ["CompensatedKernels"]
 
@@ -56,6 +57,9 @@ class CompensatedKernels:
             out = rm.shift + (np.log1p(s) + s_lo / (1 + s))  # log1p(S_hi + S_lo), first order in S_lo
             if not rm.all_finite:
                 out = np.where(rm.finite[:, None], out, rm.value)
+        small = np.flatnonzero(rm.finite & (s[:, 0] < THRESHOLD))
+        if small.size:  # S of subnormal terms: summed again without underflow (see _tiny_rest)
+            out[small, 0] = logsumexp_small(rows[small], rm.index[small])
         return out[:, 0]
 
     def log_softmax(self, rows: np.ndarray) -> np.ndarray:
@@ -63,6 +67,9 @@ class CompensatedKernels:
             rm, d, e, _, s, s_lo = self._parts(rows)
             e -= np.log1p(s) + s_lo / (1 + s)
             d += e
+        small = np.flatnonzero(rm.finite & (s[:, 0] < THRESHOLD))
+        if small.size:  # -S at the argmax, S of subnormal terms (see _tiny_rest)
+            d[small, rm.index[small, 0]] = log_softmax_at_max(rows[small], rm.index[small])
         if not rm.all_finite:
             d[~rm.finite] = np.nan
         return d

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..arguments import float_array, normalize_axis, output_format
-from ..numerics.cast import round_to_format
+from ._rounding import round_to_format
 from ._fast_rows import fast_call
 from ._select import Selector
 

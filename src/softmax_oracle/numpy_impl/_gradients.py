@@ -33,7 +33,7 @@ from ..arguments import (
     output_format,
     pair_problem,
 )
-from ..numerics.cast import round_to_format
+from ._rounding import round_to_format
 from ._family_api import as_rows, from_rows
 from ._loss_api import class_weights
 from . import _precise_gradients as precise

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..arguments import binary_problem, check_label_smoothing, class_problem, output_format, pair_problem
-from ..numerics.cast import round_to_format
+from ._rounding import round_to_format
 from ._select import Selector
 
 __all__ = ["LossFunctions", "reduce_terms", "class_weights"]
@@ -134,6 +134,7 @@ class LossFunctions:
     def _binary_finish(kernels: Any, work: np.dtype, terms: np.ndarray, prob: Any, fout: Any) -> np.ndarray:
         terms = np.asarray(terms, dtype=work)
         if prob.weight is not None:
-            with np.errstate(invalid="ignore"):
-                terms = prob.weight.astype(work) * terms
+            w = prob.weight.astype(work)
+            with np.errstate(invalid="ignore"):  # a zero weight removes the term, even an infinite one
+                terms = np.where(w == 0, 0, w * terms)
         return round_to_format(reduce_terms(kernels, terms, prob.reduction, terms.size), fout)

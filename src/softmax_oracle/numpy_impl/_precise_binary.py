@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..numerics import scaled as sc
-from ..numerics.double_double import exp_scaled
+from ._rounding import scaled_to_format
+from ._precise_gradients import exp_or_sign
 from ..formats import Format
 
 __all__ = ["bce_with_logits_grad"]
@@ -26,7 +27,7 @@ def bce_with_logits_grad(x: np.ndarray, y: np.ndarray, pos_weight: np.ndarray, g
                          weight: np.ndarray | None, denominator: float, fmt: Format) -> np.ndarray:
     """``grad weight / denominator ((1 - y) sigmoid(x) - pos_weight y sigmoid(-x))`` for non-NaN ``x``
     and finite ``y``, ``pos_weight``, ``grad``, ``weight`` (1-D arrays of one length)."""
-    mant, k = exp_scaled((-np.abs(x), np.zeros_like(x)))
+    mant, k = exp_or_sign((-np.abs(x), np.zeros_like(x)), np.isfinite(x))  # a stand-in keeps a zero's sign
     u = sc.from_dd(mant, k)
     one = sc.from_float(np.ones_like(x))
     keep = sc.sub(one, sc.from_float(y))  # 1 - y
@@ -38,4 +39,4 @@ def bce_with_logits_grad(x: np.ndarray, y: np.ndarray, pos_weight: np.ndarray, g
     scale = sc.div(sc.from_float(grad), sc.from_float(np.full_like(x, denominator)))
     if weight is not None:
         scale = sc.mul(scale, sc.from_float(weight))
-    return sc.to_format(sc.mul(scale, inner), fmt)
+    return scaled_to_format(sc.mul(scale, inner), fmt)

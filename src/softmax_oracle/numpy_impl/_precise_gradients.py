@@ -15,7 +15,8 @@ constant ``g``) cancel exactly:
 
 (``a`` the coefficients of ``-log_softmax`` in the loss, ``f`` the sample's
 factor).  Rows must have a finite maximum and finite ``g``; ``-inf`` logits give
-``t = 0``.
+``t = 0``; finite logits whose term underflows even there keep a stand-in
+(:func:`exp_or_sign`), so that a gradient that rounds to zero has the exact value's sign.
 """
 
 from __future__ import annotations
@@ -25,11 +26,36 @@ from typing import NamedTuple
 import numpy as np
 
 from ..numerics import scaled as sc
+from ._rounding import scaled_to_format
 from ..numerics.double_double import exp_scaled
 from ..numerics.eft import two_sum
 from ..formats import Format
 
-__all__ = ["softmax_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad", "coefficients"]
+__all__ = ["exp_or_sign", "softmax_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad", "coefficients"]
+
+
+_FAR = -(1 << 36)  # lowest exponent of a stand-in: products of three stay above sc.ZERO_EXP = -2**40
+
+
+def exp_or_sign(d: tuple[np.ndarray, np.ndarray], positive: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
+    """``exp_scaled(d)``, except that where ``positive`` (the exact value is not 0: a finite logit) and
+    ``exp_scaled`` gave 0 (``d < -10000``, or ``x - m`` overflowed to ``-inf``), the result is
+    ``2**k``, ``k = floor(d / ln 2)`` clipped to ``-2**36``.
+
+    Such a term is below ``2**-14000``: every result it reaches rounds to a zero, whose sign is
+    all that is left to get right.  A 0 in its place loses that sign (``g t_i / T`` with
+    ``g < 0`` gave ``+0.0``); the stand-in keeps it, and its size orders it with the other
+    tiny terms (to a factor of 2), which decides the sign of a sum of them.
+    """
+    (hi, lo), k = exp_scaled(d)
+    far = positive & (hi == 0)
+    if far.any():
+        with np.errstate(invalid="ignore", over="ignore"):  # d = -inf: the clip decides
+            exponent = np.floor(np.nan_to_num(d[0], neginf=-np.inf) * (1 / np.log(2.0)))
+        exponent = np.maximum(np.where(np.isfinite(exponent), exponent, _FAR), _FAR).astype(np.int64)
+        hi = np.where(far, 1.0, hi)
+        k = np.where(far, exponent, k)
+    return (hi, lo), k
 
 
 def _column(a: sc.Scaled) -> sc.Scaled:
@@ -71,7 +97,7 @@ def softmax_terms(rows: np.ndarray) -> SoftmaxTerms:
     with np.errstate(invalid="ignore", over="ignore"):  # -inf - m: the term is 0 (exp_scaled's dead end)
         d_hi, d_lo = two_sum(rows, -m)
     d_lo = np.where(np.isfinite(d_hi), d_lo, 0.0)
-    mant, k = exp_scaled((d_hi, d_lo))
+    mant, k = exp_or_sign((d_hi, d_lo), np.isfinite(rows))
     t = sc.from_dd(mant, k)
     rest = _sum_without(t, index)
     return SoftmaxTerms(t, rest, sc.add(rest, sc.from_float(np.ones(index.shape))), index)
@@ -89,14 +115,14 @@ def _numerator(u: sc.Scaled, v: sc.Scaled, sm: SoftmaxTerms) -> sc.Scaled:
 def logsumexp_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
     """``g t_i / T`` for ``g`` of shape ``(M,)``."""
     sm = softmax_terms(rows)
-    return sc.to_format(sc.mul(_column(sc.from_float(g)), sc.div(sm.t, sm.total)), fmt)
+    return scaled_to_format(sc.mul(_column(sc.from_float(g)), sc.div(sm.t, sm.total)), fmt)
 
 
 def log_softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
     """``(g_i T - t_i G) / T``."""
     sm = softmax_terms(rows)
     gs = sc.from_float(g)
-    return sc.to_format(sc.div(_numerator(gs, gs, sm), sm.total), fmt)
+    return scaled_to_format(sc.div(_numerator(gs, gs, sm), sm.total), fmt)
 
 
 def softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
@@ -105,7 +131,7 @@ def softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
     ref = np.take_along_axis(g, sm.index, axis=-1)
     h = sc.sub(sc.from_float(g), sc.from_float(np.broadcast_to(ref, g.shape)))
     inner = sc.sub(sc.mul(h, sm.total), _column(sc.row_sum(sc.mul(h, sm.t))))
-    return sc.to_format(sc.mul(sm.t, sc.div(sc.div(inner, sm.total), sm.total)), fmt)
+    return scaled_to_format(sc.mul(sm.t, sc.div(sc.div(inner, sm.total), sm.total)), fmt)
 
 
 def coefficients(n_classes: int, eps: float, weight: np.ndarray | None, *, index: np.ndarray | None = None,
@@ -135,4 +161,4 @@ def class_grad(rows: np.ndarray, scaled_a: sc.Scaled, factor: sc.Scaled, fmt: Fo
     sm = softmax_terms(rows)
     minus = _numerator(scaled_a, scaled_a, sm)  # C (a_i T - A t_i)
     n_classes = sc.from_float(np.full(rows.shape[0], float(rows.shape[1])))
-    return sc.to_format(sc.mul(_column(sc.div(factor, n_classes)), sc.div(sc.neg(minus), sm.total)), fmt)
+    return scaled_to_format(sc.mul(_column(sc.div(factor, n_classes)), sc.div(sc.neg(minus), sm.total)), fmt)

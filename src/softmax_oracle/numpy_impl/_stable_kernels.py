@@ -16,6 +16,7 @@ import numpy as np
 
 from ..formats import Format
 from ._rowmax import row_max
+from ._tiny_rest import negative_zero_at_max
 
 __all__ = ["StableKernels"]
 
@@ -65,6 +66,7 @@ class StableKernels:
         with np.errstate(invalid="ignore", over="ignore"):  # non-finite rows are NaN
             rm, d, s = self._shifted_sum(rows)
             d -= np.log1p(s)
+            negative_zero_at_max(d, rows, rm.index, s)
         if not rm.all_finite:
             d[~rm.finite] = np.nan
         return d

@@ -4,7 +4,13 @@ float16, bfloat16 and float32 results are computed in float64 with the stable
 formulas and rounded once (bfloat16 through round-to-odd, see ``numerics.cast``): at most
 0.51 ULP.  float64 softmax, log_softmax and logsumexp recover the rounding error of
 ``x_i - max`` and of ``1 + S`` with TwoSum and use ``exp(d + e) ~ exp(d)(1 + e)``, so
-their error does not grow with ``|x_i - max|`` (at most 2 ULP).
+their error does not grow with ``|x_i - max|`` (at most 2 ULP).  Where the terms
+``exp(x_j - max)`` are subnormal (every other logit ~708 below the maximum), the
+results that are their sum itself (log_softmax at the maximum, logsumexp near 0)
+take the sum from the double-double exponential instead, lifted out of the
+subnormal range (:mod:`._tiny_rest`): 2 ULP at any magnitude.  A result whose
+exact value is not 0 but rounds to 0 is the zero of its sign in every format
+(log_softmax of a dominant logit is ``-0.0``; an exact 0 is ``+0.0``).
 
 Gradients under :data:`grad`.  Those that cancel against ``grad_output`` or the
 target (softmax, log_softmax, logsumexp, cross_entropy, BCE with logits) are
@@ -12,7 +18,11 @@ computed in every format in scaled double-double arithmetic (``numerics.scaled``
 ``numerics.double_double``: TwoSum, Dekker's TwoProduct, a 106-bit exponential), with a
 common denominator so that exact cancellations stay exact, and rounded once:
 within 0.5 ULP plus ~2**-100 relative for any ``grad_output`` and logit
-magnitude.  The other float64 losses, elementwise functions and gradients are
+magnitude; a term below ``exp(-10000)`` keeps a stand-in power of two so that a
+gradient that rounds to 0 keeps its sign.  A float64 gradient that is subnormal
+because two logits differ in digits below 2**-960 of their size (a difference of
+exponentials beyond double-double precision) may be off by a few subnormal ULPs.
+The other float64 losses, elementwise functions and gradients are
 evaluated in x87 extended precision (``np.longdouble``, 64-bit significand)
 where the platform has it, then rounded once.
 """
