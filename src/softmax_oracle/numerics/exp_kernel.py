@@ -78,9 +78,8 @@ _T_HI_DOUBLE_REL = 2.0**-53  # |T_j - RN(T_j)| <= 2**-53 T_j
 
 def _split_index(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``n = 256 k + j``, ``0 <= j < 256``, for integral float ``n`` (exact: scaling by 2**-8 and floor)."""
-    kf = np.floor(n * (1.0 / _SIZE))
-    j = n - kf * _SIZE
-    return kf.astype(np.int32), j.astype(np.intp)
+    ni = n.astype(np.int32)  # exact: |n| < 2**26 (X_MAX)
+    return ni >> _BITS, (ni & (_SIZE - 1)).astype(np.intp)  # arithmetic shift: floor(n / 256)
 
 
 def _inv_factorial_dd(k: int) -> tuple[float, float]:

@@ -64,7 +64,7 @@ from ..numerics import double_double as dd
 from ..numerics.arith import DOUBLE_DOUBLE as _DD
 from ..numerics.arith import Arith
 from ..numerics.cast import round_to_format
-from ..numerics.eft import two_sum
+from ..numerics.eft import two_sum, two_sum_error
 from ..numerics.enclosure import Enclosure, normalized, round_enclosure
 from ..numerics.exp_kernel import EXP_REL_DD, EXP_REL_DOUBLE, X_MAX, exp_parts_dd, exp_parts_double
 
@@ -115,15 +115,16 @@ class LeanRows(NamedTuple):
     off the non-maxima) with relative bound ``rho``; ``s`` the softmax (0 off
     the live elements) with relative bound ``s_rel`` and absolute ``ETA``;
     per row ``(rows, 1)``: ``T`` and ``S`` with absolute bounds (``L``:
-    :func:`lean_log`, computed only where needed).
+    :func:`lean_log`, computed only where needed).  ``s``, ``s_rel`` and ``d_lo`` are None where
+    :func:`lean_rows` was asked not to compute them.
     """
 
     d: np.ndarray
-    d_lo: np.ndarray | float
+    d_lo: np.ndarray | float | None
     d_err: np.ndarray | float
-    s: np.ndarray
+    s: np.ndarray | None
     s_lo: np.ndarray | float
-    s_rel: np.ndarray
+    s_rel: np.ndarray | None
     T: np.ndarray
     T_err: np.ndarray
     S: np.ndarray
@@ -205,19 +206,25 @@ def few_logs(k: np.ndarray, T: np.ndarray, T_lo, T_err: np.ndarray, ok: np.ndarr
     return L, L_lo, np.where(bad, np.inf, L_err)
 
 
-def lean_rows(A: Arith, c) -> LeanRows:
-    """The quantities of the module docstring for the classified rows ``c`` (:func:`._fast_rows.classify`)."""
+def lean_rows(A: Arith, c, *, softmax: bool = True, exact_d: bool = True) -> LeanRows:
+    """The quantities of the module docstring for the classified rows ``c`` (:func:`._fast_rows.classify`).
+
+    In the double tier, ``softmax=False`` skips step 5 (``s`` and ``s_rel`` are then None) and
+    ``exact_d=False`` skips TwoSum's error word of step 1 (``d_lo`` is then None; step 2's bound
+    ``rho`` does not use it), for callers that need neither (logsumexp, the loss's ``L``).  The
+    double-double tier always computes both (its exponential takes ``d_lo``)."""
     n = c.xs.shape[1]
     m = c.m[:, None]
     k = c.k[:, None].astype(np.float64)
     with np.errstate(under="ignore", over="ignore", invalid="ignore", divide="ignore"):  # underflow: ETA; rows not ok: S = 0, overridden
         if A.name == "double":
-            return _lean_double(A, c, n, m, k)
+            return _lean_double(A, c, n, m, k, softmax, exact_d)
         return _lean_dd(A, c, n, m, k)
 
 
-def _lean_double(A, c, n, m, k) -> LeanRows:
-    d, d_lo = two_sum(c.xs, -np.broadcast_to(m, c.xs.shape))  # d + d_lo = x - m exactly (|d_lo| <= u|d|)
+def _lean_double(A, c, n, m, k, softmax: bool = True, exact_d: bool = True) -> LeanRows:
+    d = np.subtract(c.xs, m)
+    d_lo = two_sum_error(c.xs, -m, d) if exact_d else None  # d + d_lo = x - m exactly (|d_lo| <= u|d|)
     ad = np.abs(d)
     me, ke, _, _ = exp_parts_double(np.maximum(d, -X_MAX))
     e = np.where(c.tail, np.ldexp(me, ke), 0.0)
@@ -226,6 +233,8 @@ def _lean_double(A, c, n, m, k) -> LeanRows:
     T_err = GROW * (_gamma(_depth(n)) * T + EXP_REL_DOUBLE * T + 2.0**-52 * W) + n * ETA
     S = k + T
     S_err = (T_err + U * S) * GROW
+    if not softmax:
+        return LeanRows(d, d_lo, 0.0, None, 0.0, None, T, T_err, S, 0.0, S_err)
     num = np.where(c.is_max, 1.0, e)
     s = np.where(c.live, num / S, 0.0)
     rho = np.where(c.tail, EXP_REL_DOUBLE + 2.0**-52 * ad, 0.0)

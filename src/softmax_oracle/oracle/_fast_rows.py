@@ -257,7 +257,8 @@ def dead(d: np.ndarray, scale) -> np.ndarray:
 
 
 def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
-    q = lean_rows(A, c)
+    forward_log = name in ("logsumexp", "log_softmax") and not grad  # no softmax needed
+    q = lean_rows(A, c, softmax=not forward_log, exact_d=name != "logsumexp" or grad)
     with np.errstate(over="ignore", invalid="ignore"):  # unknown bounds are not decided
         if name == "logsumexp" and not grad:
             L, L_lo, L_err = lean_log(A, c, q)
