@@ -289,13 +289,22 @@ def decide(v: np.ndarray, v_lo, rad: np.ndarray, fmt: Format, sign: int | np.nda
         lo = v - r
         hi = v + r
         sg = np.broadcast_to(np.asarray(sign), np.shape(v))
-        if np.any(sign):
+        if np.ndim(sign) == 0:  # one known sign for all: clamp one end (NaN ends become the zero, as below)
+            if sign > 0:
+                lo = np.where(lo > 0, lo, 0.0)
+            elif sign < 0:
+                hi = np.where(hi < 0, hi, -0.0)
+        elif np.any(sign):
             lo = np.where((sg > 0) & ~(lo > 0), 0.0, lo)
             hi = np.where((sg < 0) & ~(hi < 0), -0.0, hi)
         a = round_to_format(lo, fmt)
         b = round_to_format(hi, fmt)
     uint = _UINT[np.dtype(fmt.dtype).itemsize]
-    ok = (a.view(uint) == b.view(uint)) & np.isfinite(rad) & ~np.isnan(v)
+    # r < inf: rad, v_lo and v finite (not NaN) and their bound representable; an overflowing r
+    # would leave the ends -inf and +inf, never decided anyway
+    ok = (a.view(uint) == b.view(uint)) & (r < np.inf)
+    if ok.all():
+        return a, ok
     again = ~ok & np.isfinite(rad) & np.isfinite(v) & (rad < 2.0**-30 * np.abs(v))
     if again.any():
         a = np.array(a, copy=True)

@@ -268,11 +268,11 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
             return values[:, 0], decided[:, 0]
         if name == "log_softmax":
             L, L_lo, L_err = lean_log(A, c, q)
-            # d - L = dh + (dl - L) - L_lo: exact transformations, roundings in the low word only
-            t1, t2 = two_sum(q.d_lo, -L)
-            vh, v1 = two_sum(q.d, t1)
-            vl, rad = _plus(v1, t2, L_err)
-            vl, rad = _plus(vl, -L_lo, rad)
+            # d - L = (dh - L) + dl - L_lo: TwoSum exact, two roundings in the low word only
+            vh, v1 = two_sum(q.d, -L)
+            vl, rad = _plus(v1, q.d_lo, L_err)
+            vl = vl - L_lo
+            rad += U * np.abs(vl)
             return lean_decide(vh, vl, rad, fmt, sign=-1)
         s_abs = 2.0**-1070
         if name == "softmax":
