@@ -32,8 +32,9 @@ Double tier (row ``x``, maximum ``m`` reached ``k`` times):
 4. ``S = fl(k + T)``: ``|S_true - S| <= T_err + u S``; ``sigma = S_err / S``.
 5. softmax ``s = fl(e / S)`` (``fl(1 / S)`` at a maximum):
    ``|s_true - s| <= GROW (rho + sigma + u) s + 2**-1074``.
-6. ``L = log1p(T)`` (``k = 1``) or ``log(S)``: one per row, with the numerics
-   layer's enclosures (cheap: one element per row); ``L_err`` its radius.
+6. ``L = log1p(T)`` (``k = 1``) or ``log(S)``: one per row, with MPFR per row
+   (:func:`few_logs`, blocks of at most :data:`FEW_ROWS` rows) or the numerics
+   layer's enclosures (a fixed ~1 ms per call); ``L_err`` its radius.
 7. log_softmax ``(d + d_lo) - L``: TwoSums, so only the low word is rounded
    (``u`` of it, twice) besides ``L_err``.
 
