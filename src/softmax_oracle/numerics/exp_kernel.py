@@ -78,9 +78,8 @@ _T_HI_DOUBLE_REL = 2.0**-53  # |T_j - RN(T_j)| <= 2**-53 T_j
 
 def _split_index(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``n = 256 k + j``, ``0 <= j < 256``, for integral float ``n`` (exact: scaling by 2**-8 and floor)."""
-    kf = np.floor(n * (1.0 / _SIZE))
-    j = n - kf * _SIZE
-    return kf.astype(np.int32), j.astype(np.intp)
+    ni = n.astype(np.int32)  # exact: |n| < 2**26 (X_MAX)
+    return ni >> _BITS, (ni & (_SIZE - 1)).astype(np.intp)  # arithmetic shift: floor(n / 256)
 
 
 def _inv_factorial_dd(k: int) -> tuple[float, float]:
@@ -170,20 +169,24 @@ def exp_parts_double(xh: np.ndarray, xl: np.ndarray | float = 0.0) -> tuple[np.n
     ``|xl| <= 2**-37`` (a double-word's low part).  Returns ``(m, k, q, n)`` as
     :func:`exp_parts_dd`, with double ``m`` and ``q``.
     """
-    n = np.rint(xh * _INV)
-    r = xh - n * _C1  # exact (docs/error-analysis.md, 3.1)
-    r -= n * _C2D
+    # the operations of the analysis in its order; in place, in two scratch arrays (each fresh temporary
+    # of a large block costs more than the operation itself: page faults)
+    n = np.multiply(xh, _INV)
+    np.rint(n, out=n)
+    tmp = np.multiply(n, _C1)
+    r = np.subtract(xh, tmp)  # exact (docs/error-analysis.md, 3.1)
+    r -= np.multiply(n, _C2D, out=tmp)
     r += xl
-    p = r * _F[5][0]
+    p = np.multiply(r, _F[5][0])
     for c in (4, 3, 2):
         p += _F[c][0]
         p *= r
     p += 1.0
-    q = p * r
+    q = np.multiply(p, r, out=r)
     k, j = _split_index(n)
-    th = np.take(_T_HI, j)
-    m = th * q
-    m += np.take(_T_LO, j)
+    th = np.take(_T_HI, j, out=tmp, mode="clip")  # 0 <= j < 256: "clip" only skips the buffered check
+    m = np.multiply(th, q, out=p)
+    m += np.take(_T_LO, j, mode="clip")
     m += th
     return m, k, q, n
 

@@ -38,7 +38,7 @@ import numpy as np
 from ..formats import Format
 from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
-from ..numerics.eft import two_prod
+from ..numerics.eft import two_prod, two_sum_error
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, decide, lean_log, lean_rows
 from ._fast_rows import BLOCK, classify, dead, refine, signed_zero, special
 
@@ -81,12 +81,15 @@ def _blocks(n_rows: int, n: int):
 def _sample_losses(A, p: _Problem, rows: slice):
     """Per sample of ``rows``: loss double-word, bound, decidable (ordinary, finite target logit), zero-loss."""
     c = classify(p.x[rows])
-    q = lean_rows(A, c)
+    q = lean_rows(A, c, softmax=False, exact_d=False)  # the loss needs neither s nor d_lo off the targets
     L, L_lo, L_err = lean_log(A, c, q)
     idx = np.arange(c.xs.shape[0])
     t = p.t[rows]
     d_t = q.d[idx, t][:, None]
-    d_lo = (q.d_lo[idx, t] if np.ndim(q.d_lo) else np.zeros_like(d_t[:, 0]))[:, None]
+    if q.d_lo is None:  # double tier: TwoSum's error word at the targets only (d_t = fl(x_t - m))
+        d_lo = two_sum_error(c.xs[idx, t][:, None], -c.m[:, None], d_t)
+    else:
+        d_lo = (q.d_lo[idx, t] if np.ndim(q.d_lo) else np.zeros_like(d_t[:, 0]))[:, None]
     d_err = (q.d_err[idx, t] if np.ndim(q.d_err) else np.zeros_like(d_t[:, 0]))[:, None]
     with np.errstate(over="ignore", invalid="ignore"):  # unknown bounds are not decided
         yh, yl = dd.add((L, L_lo), (-d_t, -d_lo))
