@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..numerics.eft import extract_sum, two_sum, two_sum_error
+from ._lse_cancel import refine_cancelled
 from ._rowmax import RowMax, row_max
 from ._tiny_rest import THRESHOLD, log_softmax_at_max, logsumexp_small
 
@@ -55,6 +56,7 @@ class CompensatedKernels:
         with np.errstate(**_QUIET):
             rm, _, _, _, s, s_lo = self._parts(rows)
             out = rm.shift + (np.log1p(s) + s_lo / (1 + s))  # log1p(S_hi + S_lo), first order in S_lo
+            refine_cancelled(out, rows, rm.shift)
             if not rm.all_finite:
                 out = np.where(rm.finite[:, None], out, rm.value)
         small = np.flatnonzero(rm.finite & (s[:, 0] < THRESHOLD))

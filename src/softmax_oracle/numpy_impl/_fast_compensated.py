@@ -45,6 +45,7 @@ import numpy as np
 
 from ..numerics.eft import two_prod
 from ._compensated import CompensatedKernels
+from ._lse_cancel import refine_cancelled
 
 __all__ = ["SHORT_ROW", "compensated", "row_max"]
 
@@ -125,6 +126,7 @@ def _finish(name: str, x: np.ndarray, m: np.ndarray, d: np.ndarray, e: np.ndarra
     log_total = _log_total(q_sum, t_lo)
     if name == "logsumexp":
         np.add(m, log_total, out=out[:, None])
+        refine_cancelled(out, x, m)
     else:
         e -= log_total
         np.add(d, e, out=out)
@@ -204,6 +206,7 @@ def _one_row(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
     log_total = math.log1p(s) + t_lo / q_sum
     if name == "logsumexp":
         out[0] = m + log_total
+        refine_cancelled(out[:1], x, np.array([m]))
     else:
         e -= log_total
         np.add(d, e, out=out[0])
