@@ -235,3 +235,14 @@ def test_the_binade_below_the_float64_reference_is_used() -> None:
     # a power of two that no supremum explains goes to the exact values
     ref = _block_reference("log_sigmoid", False, np.array([-64.0, -3.0], dtype=np.float32))
     assert list(ref.exact_at) == [0] and not ref.below.any()
+
+
+def test_float32_midpoints_of_the_float64_reference_are_found() -> None:
+    from softmax_oracle.report._exhaustive import _float32_midpoint, _float32_rounding
+
+    r = np.array([1 + 2**-24, -(1 + 2**-24), 3 * 2**-150, (2 - 2**-24) * 2**127, 1 + 2**-25, 1 + 2**-24 + 2**-52,
+                  0.5, 2**-149, 0.0, np.inf, np.nan, 3e38])
+    assert list(_float32_midpoint(r, _float32_rounding(r))) == [True] * 4 + [False] * 8
+    # away from the midpoints, the one IEEE conversion is the oracle's float32 answer
+    x = _around(0x3F800000, 1 << 12)
+    assert np.array_equal(_float32_rounding(oracle.sigmoid(x, dtype=np.float64)), oracle.sigmoid(x))
