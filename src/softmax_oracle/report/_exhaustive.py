@@ -54,10 +54,12 @@ ULP error is within ``2**-30 + 2**-52 * err`` of the exact one; the counts of
 results that are not correctly rounded (bit comparisons with the rounded
 values) and of class mismatches are exact.  The unit needs the binade of
 ``x``, which ``r`` gives except where ``|r|`` is a power of two (``x`` may lie
-just below it, where the float32 ULP is half as large): where ``r`` is the
-function's supremum (1 for sigmoid and the derivatives of softplus and
-log_sigmoid, 1/4 for that of sigmoid) at an input where it is not attained,
-``x`` lies below it; the other such inputs (a few hundred, e.g.
+just below it, where the float32 ULP is half as large): where ``r`` is a
+power of two that the function approaches from a known side (1 from below
+for sigmoid and the derivatives of softplus and log_sigmoid, 1/2 for the
+same from the side of the sign of ``x``, resp. ``-x``, and 1/4 from below
+for the derivative of sigmoid: :data:`_ANCHORS`), that side is used; the
+other such inputs (a few hundred, e.g.
 ``log_sigmoid(-64) = -64 - 1.6e-28``) are measured against
 :func:`softmax_oracle.compare.reference` at :data:`EXACT_BITS` bits.  Where
 that one falls back to the rounded values (``PrecisionExhausted``),
