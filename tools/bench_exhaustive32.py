@@ -41,5 +41,5 @@ print(f"{function} x {len(candidates)} candidate(s) {', '.join(candidates)}: {n:
 print(f"CPU time {cpu:.1f} s = {n / cpu:,.0f} inputs per CPU-second (what an unloaded core would do); "
       f"one chunk of 2**24 inputs: {2**24 / (n / cpu) / 60:,.1f} CPU-minutes")
 for workers in (1, 2):
-    print(f"all 2**32 inputs on {workers} worker(s): {2**32 / (rate * workers) / 3600:,.1f} h at the measured "
-          f"wall rate, {2**32 / (n / cpu * workers) / 3600:,.1f} h on unloaded cores")
+    print(f"all 2**32 inputs on {workers} worker(s): {2**32 / (rate * workers) / 60:,.1f} min at the measured "
+          f"wall rate, {2**32 / (n / cpu * workers) / 60:,.1f} min on unloaded cores")

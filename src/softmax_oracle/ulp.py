@@ -63,6 +63,8 @@ __all__ = [
     "ulp_distance",
     "ulp",
     "ulp_error",
+    "ulp_error_float64",
+    "binade_ambiguous",
     "relative_error",
     "bits_of_error",
     "class_mismatches",
@@ -484,6 +486,75 @@ def ulp_error(got: Any, exact: Any, *, fmt: Any = None) -> Any:
     0.5
     """
     return _errors(got, exact, fmt, relative=False)
+
+
+def _narrow(got: Any, reference: Any) -> tuple[np.ndarray, np.ndarray, Format]:
+    g_arr, fmt = _float_array(got, "got")
+    r_arr = np.asarray(reference)
+    if r_arr.dtype != np.float64:
+        raise InvalidInput(f"reference must be a float64 array; got reference.dtype={r_arr.dtype}")
+    if fmt.precision > 24:
+        raise InvalidInput(f"got must have at most 24 significand bits (float64 cannot stand for the exact value of "
+                           f"a wider format); got got.dtype={g_arr.dtype}")
+    with np.errstate(invalid="ignore"):  # exact widening; NaN payloads of bfloat16 warn
+        return g_arr.astype(np.float64), r_arr, fmt
+
+
+def binade_ambiguous(reference: Any, fmt: Any) -> np.ndarray:
+    """Where a float64 reference does not fix the binade of the exact value in ``fmt``.
+
+    ``|reference| = 2**e`` with ``e > emin`` (the exact value may lie just
+    below ``2**e``, where ``ulp`` is half as large), or ``|reference|`` equal
+    to the overflow threshold (the exact value may lie below it).
+    """
+    fmt = format_of(fmt, argument="fmt")
+    r = np.abs(np.asarray(reference, dtype=np.float64))
+    mantissa, exponent = np.frexp(r)
+    power = (mantissa == 0.5) & (exponent - 1 > fmt.emin) & np.isfinite(r)
+    return power | (r == (2 - 2.0**-fmt.precision) * 2.0**fmt.emax)  # the overflow threshold, exact in float64
+
+
+def ulp_error_float64(got: Any, reference: Any, *, below: Any = False) -> np.ndarray:
+    """ULP error of ``got`` against ``reference``, the float64 correct rounding of the exact value.
+
+    For a format of precision ``p <= 24`` (float32, float16, bfloat16) and an
+    exact value ``x`` with ``2**e <= |x| < 2**(e+1)``, ``r = RN64(x)`` is within
+    ``2**(e-53)``, i.e. ``2**(p-54) <= 2**-30`` ULP, of ``x`` (``e >= -1022``);
+    below float64's normal range it is within ``2**-1075``, i.e. ``2**-926``
+    float32 ULP.  The error ``|y - r| / ulp(r)`` is formed with one rounding
+    (the subtraction), so it is within ``2**(p-54) + 2**-53 * err`` of
+    :func:`ulp_error` ``(y, x)`` wherever the binade of ``r`` is that of ``x``.
+    It is not where :func:`binade_ambiguous` says so: pass ``below`` (true where
+    ``|x| < |r|``, known from the mathematics) or use exact values there.
+
+    Parameters
+    ----------
+    got : array_like
+        Floats of at most 24 significand bits.
+    reference : numpy.ndarray
+        float64 correct roundings of the exact values, broadcast against ``got``.
+    below : bool or array_like of bool
+        Where ``|x|`` lies below ``|r| = 2**e``: the unit is then ``ulp(2**(e-1))``.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64 errors, with :func:`ulp_error`'s conventions: ``0`` for the
+        same NaN or infinity, ``0.5`` for the infinity a value at or beyond
+        the overflow threshold rounds to, NaN for other class mismatches.
+    """
+    y, r, fmt = _narrow(got, reference)
+    y, r = np.broadcast_arrays(y, r)
+    _, exponent = np.frexp(r)
+    e = exponent.astype(np.int64) - 1 - np.asarray(below, dtype=np.int64)
+    q = np.maximum(np.where(r == 0, fmt.emin, e), fmt.emin) - fmt.precision + 1  # ulp(0): smallest subnormal
+    with np.errstate(invalid="ignore"):  # inf - inf: a class mismatch or the same infinity, set below
+        out = np.ldexp(np.abs(y - r), -q)
+    same = (np.isnan(y) & np.isnan(r)) | (np.isinf(y) & (y == r))
+    beyond = np.isinf(y) & np.isfinite(r) & (np.abs(r) >= (2 - 2.0**-fmt.precision) * 2.0**fmt.emax)
+    out = np.where(np.isnan(y) | np.isnan(r) | np.isinf(y) | np.isinf(r), np.nan, out)
+    out = np.where(beyond & (np.sign(y) == np.sign(r)), 0.5, out)
+    return np.where(same, 0.0, out)
 
 
 def relative_error(got: Any, exact: Any, *, fmt: Any = None) -> Any:

@@ -18,11 +18,10 @@ _BLOCK = 1 << 15  # elements per block of rows (256 KiB of float64)
 
 def as_rows(arr: np.ndarray, axis: int, dtype: np.dtype) -> np.ndarray:
     """``arr`` with ``axis`` last, flattened to 2-D rows, in ``dtype`` (0-d -> one row of one)."""
-    if arr.ndim == 0:
-        return arr.reshape(1, 1).astype(dtype)
-    moved = arr if axis == arr.ndim - 1 else np.moveaxis(arr, axis, -1)
+    moved = arr.reshape(1, 1) if arr.ndim == 0 else (arr if axis == arr.ndim - 1 else np.moveaxis(arr, axis, -1))
     n_rows = int(np.prod(moved.shape[:-1]))
-    return moved.reshape(n_rows, moved.shape[-1]).astype(dtype, copy=False)
+    with np.errstate(invalid="ignore"):  # NaN inputs with payloads warn when widened; they stay NaN
+        return moved.reshape(n_rows, moved.shape[-1]).astype(dtype, copy=False)
 
 
 def from_rows(rows: np.ndarray, shape: tuple[int, ...], axis: int) -> np.ndarray:
@@ -66,11 +65,14 @@ class FamilyFunctions:
         # multi-megabyte temporaries cost more in page faults than the arithmetic.
         step = max(1, _BLOCK // rows.shape[1])
         if step >= rows.shape[0]:
-            out = round_to_format(kernel(rows.astype(work, copy=False)), fout)
+            with np.errstate(invalid="ignore"):  # NaN payloads warn when widened; they stay NaN
+                widened = rows.astype(work, copy=False)
+            out = round_to_format(kernel(widened), fout)
         else:
             out = np.empty(rows.shape, dtype=fout.dtype)
             for start in range(0, rows.shape[0], step):
-                block = rows[start:start + step].astype(work, copy=False)
+                with np.errstate(invalid="ignore"):  # NaN payloads warn when widened; they stay NaN
+                    block = rows[start:start + step].astype(work, copy=False)
                 out[start:start + step] = round_to_format(kernel(block), fout)
         return from_rows(out, arr.shape, ax)
 
@@ -78,7 +80,9 @@ class FamilyFunctions:
         arr, fin = float_array(x, "x")
         fout = output_format(dtype, fin)
         kernels, work = self._select(fin, fout, False)
-        return round_to_format(np.asarray(getattr(kernels, method)(arr.astype(work, copy=False))), fout)
+        with np.errstate(invalid="ignore"):  # NaN inputs with payloads warn when widened; they stay NaN
+            widened = arr.astype(work, copy=False)
+        return round_to_format(np.asarray(getattr(kernels, method)(widened)), fout)
 
     def logsumexp(self, x: Any, axis: Any = -1, *, dtype: Any = None) -> np.ndarray:
         """log(sum(exp(x))) along ``axis``: ``-inf`` for an empty axis or an all ``-inf`` row,

@@ -15,7 +15,8 @@ fixed bin edges (:data:`HISTOGRAM_EDGES`), so chunks merge exactly by adding
 counts (:func:`merge_chunks`): the median and the 99th percentile over all
 inputs are read off the merged histogram, as the upper edge of the bin they
 fall in (resolution ``2**-12`` ULP below 1 ULP, 1.1 % above), and the maximum
-and the :data:`WORST_KEPT` worst inputs are kept exactly.
+and the :data:`WORST_KEPT` worst inputs are kept as measured (within
+``2**-30`` ULP of the exact errors, see below).
 
 Definitions over the chunk's inputs (NaNs, infinities and subnormals are
 inputs like any other):
@@ -26,16 +27,50 @@ inputs like any other):
 * ``wrong_class``: NaN for a number, an infinity for a finite value, ...;
 * the ULP statistics are over the results of the right class.
 
-Exact values come from :func:`softmax_oracle.compare.reference` at
-:data:`EXACT_BITS` bits (values below MPFR's exponent range, such as
-``sigmoid(-1e9) = e**-1e9``, come from their logarithm).  Where
-:mod:`softmax_oracle.exact` still raises ``PrecisionExhausted``, the block is
-measured against the correctly rounded values instead (ULP errors within 0.5
-ULP of the truth); ``fallback_inputs`` counts those inputs.
+The reference is chosen for speed without a guess (MPFR per element would
+take about 33 h for 2**32 inputs).  One oracle call per block gives ``r``,
+the float64 correct rounding of the exact value ``x`` (``dtype=np.float64``,
+``engine="auto"``: its certified fast phase, MPFR where that cannot
+decide).  The correctly rounded float32 value is the float32 rounding of
+``r`` (one IEEE conversion) wherever ``r`` is not halfway between two float32
+values: midpoints are float64 numbers and rounding is monotone, so ``x`` and
+``r`` lie on the same side of every midpoint unless ``r`` is one; at the
+midpoints (and at the overflow threshold) the oracle is called in float32.
+The ULP errors are measured against ``r`` with
+:func:`softmax_oracle.ulp.ulp_error_float64`:
+
+* float32 normal results (``2**e <= |x|``, ``e >= -126``): ``|r - x| <=
+  2**(e-53) = 2**-30`` float32 ULP;
+* float32 subnormal results, ``x`` in float64's normal range: ``|r - x| <=
+  2**-53 |x| < 2**-53 * 2**-126 = 2**-30`` ULP (the unit is ``2**-149``);
+* ``x`` below float64's normal range (``sigmoid(-1e9) = e**-1e9``, ``r = 0``
+  or a float64 subnormal): ``|r - x| <= 2**-1075 = 2**-926`` ULP.  The sign
+  of such an underflow is fixed by the mathematics: the six functions are
+  nonzero at every finite input, so a zero ``r`` at a finite input counts as
+  a nonzero exact value for the sign-of-zero check.
+
+The error ``|y - r| / ulp`` is formed with one rounding, so every reported
+ULP error is within ``2**-30 + 2**-52 * err`` of the exact one; the counts of
+results that are not correctly rounded (bit comparisons with the rounded
+values) and of class mismatches are exact.  The unit needs the binade of
+``x``, which ``r`` gives except where ``|r|`` is a power of two (``x`` may lie
+just below it, where the float32 ULP is half as large): where ``r`` is a
+power of two that the function approaches from a known side (1 from below
+for sigmoid and the derivatives of softplus and log_sigmoid, 1/2 for the
+same from the side of the sign of ``x``, resp. ``-x``, and 1/4 from below
+for the derivative of sigmoid: :data:`_ANCHORS`), that side is used; the
+other such inputs (a few hundred, e.g.
+``log_sigmoid(-64) = -64 - 1.6e-28``) are measured against
+:func:`softmax_oracle.compare.reference` at :data:`EXACT_BITS` bits.  Where
+that one falls back to the rounded values (``PrecisionExhausted``),
+``fallback_inputs`` counts the inputs.  The 20 worst inputs of each chunk
+carry their exact value from the same MPFR reference.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import io
 import math
 import re
@@ -47,11 +82,12 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
-from ..candidates import CandidateUnavailable, Implementation, resolve
 import mpmath
 
-from ..compare import Reference, _normal_mpf, compare, reference
+from ..candidates import CandidateUnavailable, Implementation, resolve
+from ..compare import _check_result, _normal_mpf, reference
 from ..errors import InvalidInput
+from ..ulp import Mismatch, binade_ambiguous, class_mismatches, ulp_error, ulp_error_float64
 from ._files import write_atomic
 
 __all__ = [
@@ -76,7 +112,7 @@ __all__ = [
 
 EXHAUSTIVE32_FUNCTIONS: tuple[str, ...] = ("sigmoid", "log_sigmoid", "softplus")
 DIRECTORY = "exhaustive-float32"
-BLOCK = 1 << 14  # inputs per oracle call: bounds the memory of the exact values (mpf objects)
+BLOCK = 1 << 14  # inputs per oracle call: cache-sized float64 temporaries (2**16: 1.2x, 2**18: 1.4x the CPU time)
 WORST_KEPT = 20
 EXACT_BITS = 64  # plenty for a ULP error of a 24-bit format
 _FINE = 4096  # bins per ULP below 1 ULP
@@ -192,33 +228,128 @@ def chunk_path(out_dir: str | Path, label: str, candidate: str, chunk: int, chun
     return Path(out_dir) / DIRECTORY / label / _safe(candidate) / f"chunk-b{chunk_bits}-{chunk:08d}.npz"
 
 
-def _block_stats(impl: Implementation, function: str, grad: bool, x: np.ndarray, ref: Reference,
-                 fallback: bool) -> ChunkStats:
-    c = compare(impl, function, x, grad=grad, reference=ref)
-    stats = ChunkStats(n=int(x.size), fallback_inputs=int(x.size) if fallback else 0)
-    if c.status != "ok":  # the candidate raised or returned garbage for the whole block: all of it is wrong
-        stats.not_correctly_rounded = stats.wrong_class = int(x.size)
-        return stats
-    wrong = np.isnan(c.ulp_errors)
-    errors = c.ulp_errors[~wrong]
-    stats.wrong_class = int(wrong.sum())
-    stats.zero_signs = len(c.zero_signs)
-    same = (c.got.view(np.uint32) == c.rounded.view(np.uint32)) | (np.isnan(c.got) & np.isnan(c.rounded))
-    zero_sign = np.zeros(x.shape, dtype=bool)
-    for m in c.zero_signs:
-        zero_sign[m.index] = True
+@dataclass(frozen=True)
+class _BlockReference:
+    """The oracle's answers for one block, shared by the candidates (see the module docstring)."""
+
+    rounded: np.ndarray  # float32 correct roundings (of the float64 ones, or the oracle's at midpoints)
+    float64: np.ndarray  # float64 correct roundings of the exact values
+    below: np.ndarray  # |exact| < |float64| = 2**e, from the function's supremum
+    nonzero: np.ndarray  # the exact value is not zero
+    exact_at: np.ndarray  # indices whose binade float64 cannot tell: measured against exact values
+    exact: np.ndarray  # their exact values (object array of mpf)
+    fallback: int  # inputs among exact_at measured against rounded values (compare.reference's note)
+
+
+# Powers of two that the functions reach or approach, and the sign of f(x) - value: where the float64
+# reference equals one of them, the exact value lies on that side (below it: the binade underneath).
+_Side = Callable[[np.ndarray], np.ndarray]
+_SIGMOID_ANCHORS: tuple[tuple[float, _Side], ...] = (
+    (1.0, lambda x: np.where(x == np.inf, 0, -1)),  # the supremum, reached at +inf only
+    (0.5, np.sign),  # sigmoid(x) - 1/2 has the sign of x
+)
+_ANCHORS: dict[str, tuple[tuple[float, _Side], ...]] = {
+    "sigmoid": _SIGMOID_ANCHORS,
+    "grad.softplus": _SIGMOID_ANCHORS,  # the derivative of softplus is sigmoid
+    "grad.log_sigmoid": tuple((v, (lambda side: lambda x: side(-x))(side))  # 1 - sigmoid(x) = sigmoid(-x)
+                              for v, side in _SIGMOID_ANCHORS),
+    "grad.sigmoid": ((0.25, lambda x: np.where(x == 0, 0, -1)),),  # sigmoid (1 - sigmoid) <= 1/4, = at 0 only
+}
+
+
+def _float32_rounding(ref64: np.ndarray) -> np.ndarray:
+    """The float32 rounding of the float64 values (one IEEE conversion, round to nearest even)."""
+    with np.errstate(over="ignore"):  # beyond float32's range the rounding is the infinity
+        return ref64.astype(np.float32)
+
+
+def _float32_midpoint(ref64: np.ndarray, rounded: np.ndarray) -> np.ndarray:
+    """Where a float64 value is halfway between two float32 values (the overflow threshold included).
+
+    Everywhere else the float32 rounding of ``RN64(x)`` is that of ``x``: float32 midpoints are
+    float64 numbers, so rounding to float64 (monotone) cannot carry ``x`` across one; it can only
+    land on one.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and infinities: never midpoints
+        neighbour = np.nextafter(rounded, np.where(ref64 > rounded, np.float32(np.inf), np.float32(-np.inf)))
+        middle = (rounded.astype(np.float64) + neighbour.astype(np.float64)) / 2  # exact: two float32 summed
+        threshold = (2 - 2.0**-24) * 2.0**127
+        return ((ref64 != rounded) & (ref64 == middle)) | (np.abs(ref64) == threshold)
+
+
+def _block_reference(function: str, grad: bool, x: np.ndarray) -> _BlockReference:
+    oracle = importlib.import_module("..oracle.grad" if grad else "..oracle", __package__)
+    fn = getattr(oracle, function)
+    ref64 = np.asarray(fn(x, dtype=np.float64, engine="auto"))
+    rounded = _float32_rounding(ref64)
+    tie = np.flatnonzero(_float32_midpoint(ref64, rounded))
+    if tie.size:  # float64 cannot tell which way the exact value rounds: the oracle's float32 answer
+        rounded[tie] = np.asarray(fn(x[tie], engine="auto"))
+    label = f"grad.{function}" if grad else function
+    below = np.zeros(x.shape, dtype=bool)
+    settled = below.copy()
+    for value, side in _ANCHORS.get(label, ()):
+        here = ref64 == value
+        settled |= here  # on the value or above it, the binade is the float64 value's
+        below |= here & (side(x) < 0)
+    exact_at = np.flatnonzero(binade_ambiguous(ref64, np.float32) & ~settled)
+    exact, fallback = np.empty(0, dtype=object), 0
+    if exact_at.size:
+        ref = reference(function, x[exact_at], grad=grad, bits=EXACT_BITS)
+        exact, fallback = ref.exact, int(exact_at.size) if ref.note else 0
+    # every one of the six functions is nonzero at every finite input: a zero float64 value there is an
+    # underflow, whose sign the mathematics fixes; at the infinities float64 is exact
+    nonzero = (ref64 != 0) | np.isfinite(x)
+    return _BlockReference(rounded, ref64, below, nonzero, exact_at, exact, fallback)
+
+
+def _all_wrong(n: int) -> ChunkStats:
+    return ChunkStats(n=n, not_correctly_rounded=n, wrong_class=n)
+
+
+def _block_errors(got: np.ndarray, ref: _BlockReference) -> tuple[np.ndarray, np.ndarray]:
+    """Class-mismatch codes and ULP errors (NaN for a wrong class; zero signs keep their error)."""
+    codes = class_mismatches(got, ref.rounded, zero_sign=ref.nonzero)
+    errors = ulp_error_float64(got, ref.float64, below=ref.below)
+    if ref.exact_at.size:
+        errors[ref.exact_at] = np.asarray(ulp_error(got[ref.exact_at], ref.exact), dtype=np.float64)
+    return codes, np.where((codes != 0) & (codes != Mismatch.ZERO_SIGN), np.nan, errors)
+
+
+def _block_stats(impl: Implementation, x: np.ndarray, ref: _BlockReference) -> ChunkStats:
+    try:
+        got = impl(x)
+    except Exception:  # noqa: BLE001 - the candidate failing on the whole block: all of it is wrong
+        return _all_wrong(int(x.size))
+    if _check_result(got, ref.rounded)[0] != "ok":  # garbage (wrong shape or dtype) for the whole block
+        return _all_wrong(int(x.size))
+    got = np.asarray(got)
+    codes, errors = _block_errors(got, ref)
+    zero_sign = codes == Mismatch.ZERO_SIGN
+    wrong = np.isnan(errors)
+    stats = ChunkStats(n=int(x.size), fallback_inputs=ref.fallback, wrong_class=int(wrong.sum()),
+                       zero_signs=int(zero_sign.sum()))
+    same = (got.view(np.uint32) == ref.rounded.view(np.uint32)) | (np.isnan(got) & np.isnan(ref.rounded))
     stats.not_correctly_rounded = int((~same & ~zero_sign).sum())
-    stats.max_ulp_error = float(errors.max()) if errors.size else 0.0
-    stats.histogram += np.bincount(np.searchsorted(HISTOGRAM_EDGES, errors, side="right") - 1,
+    kept = errors[~wrong]
+    stats.max_ulp_error = float(kept.max()) if kept.size else 0.0
+    stats.histogram += np.bincount(np.searchsorted(HISTOGRAM_EDGES, kept, side="right") - 1,
                                    minlength=len(HISTOGRAM_EDGES))[:len(HISTOGRAM_EDGES)]
-    ranked = np.where(wrong, np.inf, c.ulp_errors)
-    kinds = {m.index: m.kind.name.lower() for m in c.wrong_class}
-    candidates = np.argsort(-ranked, kind="stable")[:WORST_KEPT]
+    ranked = np.where(wrong, np.inf, errors)
+    top = np.argpartition(-ranked, WORST_KEPT)[:WORST_KEPT] if ranked.size > WORST_KEPT else np.arange(ranked.size)
     bits = x.view(np.uint32)
-    stats.worst = [WorstInput(int(bits[i]), float(ranked[i]), float(c.got[i]), float(c.rounded[i]),
-                              mpmath.nstr(_normal_mpf(c.exact[i]), 17), kinds.get((int(i),), ""))
-                   for i in candidates]
+    stats.worst = _top(WorstInput(int(bits[i]), float(ranked[i]), float(got[i]), float(ref.rounded[i]), "",
+                                  Mismatch(int(codes[i])).name.lower() if wrong[i] else "") for i in top)
     return stats
+
+
+def _with_exact_text(function: str, grad: bool, worst: list[WorstInput]) -> list[WorstInput]:
+    """The worst inputs with their exact values (MPFR at EXACT_BITS bits, printed to 17 digits)."""
+    if not worst:
+        return worst
+    x = np.array([w.bits for w in worst], dtype=np.uint32).view(np.float32)
+    exact = reference(function, x, grad=grad, bits=EXACT_BITS).exact
+    return [dataclasses.replace(w, exact=mpmath.nstr(_normal_mpf(e), 17)) for w, e in zip(worst, exact)]
 
 
 def run_chunk(task: ChunkTask) -> tuple[ChunkTask, dict[str, ChunkStats]]:
@@ -232,19 +363,20 @@ def run_chunk(task: ChunkTask) -> tuple[ChunkTask, dict[str, ChunkStats]]:
     totals = {impl.candidate: ChunkStats() for impl in impls}
     inputs = task.inputs()
     with warnings.catch_warnings(), np.errstate(all="ignore"):
-        # overflow and invalid-value warnings (NaN payloads cast between formats) are what is measured
+        # the candidates' overflow and invalid-value warnings (NaN payloads cast between formats) are measured
         warnings.simplefilter("ignore", RuntimeWarning)
         for start in range(0, inputs.size, BLOCK):
             x = inputs[start:start + BLOCK]
             began = time.perf_counter()
-            ref = reference(task.function, x, grad=task.grad, bits=EXACT_BITS)
+            ref = _block_reference(task.function, task.grad, x)
             oracle_seconds = time.perf_counter() - began
             for impl in impls:
                 began = time.perf_counter()
-                block = _block_stats(impl, task.function, task.grad, x, ref, bool(ref.note))
+                block = _block_stats(impl, x, ref)
                 block.seconds = oracle_seconds / len(impls) + time.perf_counter() - began
                 totals[impl.candidate].merge(block)
     for candidate, stats in totals.items():
+        stats.worst = _with_exact_text(task.function, task.grad, stats.worst)
         write_atomic(chunk_path(task.out_dir, task.label, candidate, task.chunk, task.chunk_bits), stats.to_npz())
     return task, totals
 
