@@ -66,6 +66,27 @@ def test_the_same_search_on_the_unmodified_function_is_clean():
     assert result.mismatch_count == 0 and not result.problems
 
 
+def _minus_zero_sigmoid(x):
+    """The oracle's sigmoid with every zero made -0.0: +0.0 is due where e**x underflows."""
+    import softmax_oracle.oracle as oracle
+
+    y = oracle.sigmoid(x)
+    return np.where(y == 0, np.negative(np.zeros_like(y)), y)
+
+
+def test_zero_signs_are_not_class_mismatches_of_the_search():
+    from softmax_oracle.compare import compare
+
+    result = search(_minus_zero_sigmoid, "sigmoid", dtype=np.float16, regime="full_range", max_examples=60,
+                    seed=0, database=None)
+    x = np.array([-30.0], dtype=np.float16)  # the planted defect: -0.0 where +0.0 is due
+    assert str(_minus_zero_sigmoid(x)[0]) == "-0.0"
+    planted = compare(_minus_zero_sigmoid, "sigmoid", x)
+    assert len(planted.zero_signs) == 1 and not planted.wrong_class
+    assert result.mismatch_count == 0 and not result.mismatches  # was 31: zero signs apart, as in the report
+    assert result.max_ulp_error <= 0.5 and result.examples_run == 60
+
+
 def test_a_seed_makes_the_search_deterministic():
     first, second = (search(planted_softmax, "softmax", dtype=np.float16, max_examples=40, seed=5, database=None)
                      for _ in range(2))

@@ -6,7 +6,8 @@ oracle with :func:`softmax_oracle.compare.compare`, and hands the largest ULP
 error of each example to :func:`hypothesis.target`, so Hypothesis climbs
 towards the inputs where the candidate is worst.  Class mismatches (NaN for a
 number, inf for a finite value...) and candidate failures are collected on
-the way.  Nothing fails inside Hypothesis: the search never shrinks, it
+the way; a zero of the wrong sign is not one (as in the report and
+``assert_matches_oracle`` by default: ``-0.0 == 0.0``), its ULP error counts.  Nothing fails inside Hypothesis: the search never shrinks, it
 reports the worst input as seen, exactly (hex floats).
 
 The worst input (and the first with a class mismatch) of each search is kept
@@ -177,9 +178,9 @@ class _Tracker:
             _keep(self.problems, f"{record.status}: {record.problem}")
             return
         score = record.max_ulp_error if math.isfinite(record.max_ulp_error) else _MISMATCH_SCORE
-        if record.mismatches:
+        if record.wrong_class:
             self.mismatch_count += 1
-            self.mismatches.extend(record.mismatches[: _KEPT - len(self.mismatches)])
+            self.mismatches.extend(record.wrong_class[: _KEPT - len(self.mismatches)])
             if self.mismatch_input is None:
                 self.mismatch_input = call_arguments(args, kwargs)
                 self.calls["mismatch"] = (args, kwargs)
