@@ -206,3 +206,14 @@ def test_observers_see_passing_and_failing_checks():
     assert [c.passed for c in seen] == [True, False]
     assert seen[1].comparison.function == "log_softmax" and seen[1].max_ulp == 1.0
     assert seen[1].repro.startswith("log_softmax(np.array(list(map(float.fromhex, ['0x1.4000000000000p+3'")
+
+
+def test_the_runs_engine_reaches_the_oracle_unless_the_call_names_one():
+    """pytest's --oracle-engine sets run_defaults(engine=...): the comparison must use that engine."""
+    from softmax_oracle.testing import run_defaults
+
+    assert assert_matches_oracle("numpy-accurate", "softmax", LOGITS).phase1_decided == LOGITS.size
+    with run_defaults(engine="mpfr"):
+        assert assert_matches_oracle("numpy-accurate", "softmax", LOGITS).phase1_decided == 0
+        named = assert_matches_oracle("numpy-accurate", "softmax", LOGITS, engine="auto")
+        assert named.phase1_decided == LOGITS.size
