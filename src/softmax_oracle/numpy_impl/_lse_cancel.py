@@ -9,8 +9,8 @@ those rows (``m < 0`` and ``|m + L| < 2 L``: an error of a few ULPs of ``L``
 would be more than an ULP of the result) the row is recomputed in
 double-double:
 
-    d_j = x_j - m                          (TwoSum: exact)
-    S   = sum exp(d_j)                     (numerics.double_double.exp_scaled; ExtractVector sum)
+    S   = 1 + T                            (T: ._tiny_rest.lifted_rest with no lift: exact
+                                            differences, double-double exponentials, ExtractVector)
     L0  = log(S_hi)                        (NumPy: only a first guess)
     r   = S exp(-L0) - 1                   (double-double; |r| about 2**-52)
     L   = L0 + r - r**2 / 2                (log1p(r): the omitted r**3/3 is below 2**-150)
@@ -26,22 +26,20 @@ from __future__ import annotations
 import numpy as np
 
 from ..numerics import double_double as dd
-from ..numerics.eft import extract_sum, two_sum, two_sum_error
+from ..numerics.eft import two_sum
+from ._tiny_rest import lifted_rest
 
 __all__ = ["refine_cancelled"]
 
 CANCELLING = 2.0  # refined where |m + L| < CANCELLING * L: L's rounding errors are ULPs of the result
 
 
-def _log_sum_dd(rows: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(L0, correction)``: ``log(sum_j exp(rows_j - m)) = L0 + correction`` to ~2**-100 relative."""
-    neg = -m[:, None]
-    d = rows + neg
-    d_lo = two_sum_error(rows, neg, d)
-    (eh, el), k = dd.exp_scaled((d, d_lo))  # exp(d_j) = (eh + el) 2**k, 0 for masks
-    eh, el = np.ldexp(eh, k), np.ldexp(el, k)  # what underflows here is below 2**-1074 of S >= 1
-    s_hi, s_lo = extract_sum(eh, eh.sum(axis=1, keepdims=True))
-    s_hi, s_lo = two_sum(s_hi[:, 0], s_lo[:, 0] + el.sum(axis=1))
+def _log_sum_dd(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(L0, correction)``: ``log(sum_j exp(rows_j - max))`` = ``L0 + correction`` to ~2**-100 relative."""
+    index = np.argmax(rows, axis=1)[:, None]
+    t_hi, t_lo = lifted_rest(rows, index, lift=0)  # T = S - 1, the other terms in double-double
+    s_hi, s_lo = two_sum(np.ones_like(t_hi), t_hi)
+    s_lo += t_lo
     l0 = np.log(s_hi)
     (xh, xl), kx = dd.exp_scaled((-l0, np.zeros_like(l0)))  # exp(-L0) = (xh + xl) 2**kx
     ph, pl = dd.mul((s_hi, s_lo), (xh, xl))
@@ -62,7 +60,6 @@ def refine_cancelled(out: np.ndarray, rows: np.ndarray, m: np.ndarray) -> None:
                               & (np.abs(flat_out) < CANCELLING * (flat_out - m)))
     if not pick.size:
         return
-    with np.errstate(over="ignore", invalid="ignore"):  # -inf masks: exp_scaled answers 0
-        l0, correction = _log_sum_dd(np.asarray(rows, dtype=np.float64)[pick], m[pick])
+    l0, correction = _log_sum_dd(np.asarray(rows, dtype=np.float64)[pick])
     h, e = two_sum(m[pick], l0)
     flat_out[pick] = h + (e + correction)

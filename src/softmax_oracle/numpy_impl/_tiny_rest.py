@@ -39,18 +39,19 @@ LIFT = 1100  # terms from 2**-2100 up to 2**-900 become normal numbers below 2**
 _TINY = 2.0**-1022
 
 
-def lifted_rest(rows: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``S 2**LIFT = hi + lo`` per row (shape ``(M,)`` each) for float64 rows with a finite maximum
-    at column ``index[r]`` (shape ``(M, 1)``), to ~2**-100 relative; for ``S < 2**-900``."""
+def lifted_rest(rows: np.ndarray, index: np.ndarray, lift: int = LIFT) -> tuple[np.ndarray, np.ndarray]:
+    """``S 2**lift = hi + lo`` per row (shape ``(M,)`` each) for float64 rows with a finite maximum
+    at column ``index[r]`` (shape ``(M, 1)``), to ~2**-100 relative; for ``S < 2**-900`` with the
+    default ``lift``, for any ``S`` with ``lift=0`` (terms below 2**-2000 then count as 0)."""
     m = np.take_along_axis(rows, index, axis=-1)
     with np.errstate(invalid="ignore", over="ignore"):  # -inf - m: exp_scaled answers 0
         d_hi, d_lo = two_sum(rows, -m)
     d_lo = np.where(np.isfinite(d_hi), d_lo, 0.0)
     (mant_hi, mant_lo), k = exp_scaled((d_hi, d_lo))
     # Below 2**-2100 a term only loses digits far below the sum's; the maximum itself (k = 0) is dropped.
-    lift = np.clip(k + LIFT, -2000, 300)
-    hi = np.ldexp(mant_hi, lift)
-    lo = np.ldexp(mant_lo, lift)
+    scale = np.clip(k + lift, -2000, 300)
+    hi = np.ldexp(mant_hi, scale)
+    lo = np.ldexp(mant_lo, scale)
     np.put_along_axis(hi, index, 0.0, axis=-1)
     np.put_along_axis(lo, index, 0.0, axis=-1)
     s_hi, s_lo = extract_sum(hi, np.sum(hi, axis=-1, keepdims=True))
