@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-row-length", type=int, default=8)
     parser.add_argument("--max-batch", type=int, default=2)
     opts = parser.parse_args(argv)
-    print(f"| candidate | function | dtype | examples | seconds | examples/s | worst ULP | mismatching |")
+    print("| candidate | function | dtype | examples | seconds | examples/s | worst ULP | mismatching |")
     print("|---|---|---|---:|---:|---:|---:|---:|")
     for candidate, function, dtype in CASES:
         r = search(candidate, function, dtype=dtype, max_examples=opts.examples, seed=opts.seed, database=None,

@@ -50,7 +50,6 @@ def enclosure_sum(A, a: Enclosure, axis: int | None, keepdims: bool, *, levels: 
         fields = [f.reshape(max(rows, 1) if result_shape == () else rows, f.shape[-1]) for f in fields]
     hi, lo, rad, exp = fields
     n = hi.shape[-1]
-    out_shape = hi.shape[:-1]
     if n == 0:
         zero = np.zeros(result_shape)
         return _keep(Enclosure(zero, 0.0 if not keep_lo else zero.copy(), zero.copy(), np.zeros(result_shape, np.int64)),

@@ -66,7 +66,7 @@ from ..numerics.arith import DOUBLE_DOUBLE as _DD
 from ..numerics.arith import Arith
 from ..numerics.cast import round_to_format
 from ..numerics.eft import two_sum, two_sum_error
-from ..numerics.enclosure import Enclosure, normalized, round_enclosure
+from ..numerics.enclosure import Enclosure, normalized
 from ..numerics.exp_kernel import EXP_REL_DD, EXP_REL_DOUBLE, X_MAX, exp_parts_dd, exp_parts_double
 
 __all__ = ["LeanRows", "lean_rows", "lean_log", "few_logs", "FEW_ROWS", "decide", "tree_sum", "GROW", "U"]
