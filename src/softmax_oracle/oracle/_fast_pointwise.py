@@ -29,9 +29,10 @@ of ``g``'s sign), so underflowing results round to the right signed zero.
 Decided structurally, as the MPFR engine: NaN ``x`` or non-finite ``g``
 (gradients) give NaN; ``x = +-inf`` the limits (sigmoid 1/+0, softplus
 ``+inf``/+0, log_sigmoid -0.0/``-inf``; gradients ``+0`` or ``g`` rounded
-to the format, exact zeros ``+0``); ``g = 0`` gives ``+0``.  Nothing else is
-special-cased: every other element is decided by the rounding test or left to
-the MPFR engine.
+to the format, exact zeros ``+0``); ``g = 0`` gives ``+0``.  Values in the regimes
+that :mod:`._fast_saturated` proves (saturation, underflow, near zero) are
+known without evaluation.  Every other element is decided by the rounding
+test or left to the MPFR engine.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ import numpy as np
 from ..formats import Format
 from ..numerics.arith import Arith, arith_for
 from ..numerics.enclosure import Enclosure, round_enclosure
+from ._fast_saturated import saturated
 
 __all__ = ["pointwise", "phase", "BLOCK"]
 
@@ -108,8 +110,17 @@ def _block(name: str, x: np.ndarray, g: np.ndarray | None, fmt: Format) -> tuple
     finite = np.isfinite(x)
     xs = np.where(finite, x, 0.0)
     if g is None:
-        enc, sign = _value(A, name, xs)
-        values, decided = round_enclosure(enc, fmt, sign=sign)
+        known, values = saturated(name, xs, fmt)
+        known &= finite
+        decided = known.copy()
+        rest = np.flatnonzero(~known)
+        if rest.size:  # the others are enclosed (all of them, in place, when none is known)
+            enc, sign = _value(A, name, xs if rest.size == x.size else xs[rest])
+            got, ok = round_enclosure(enc, fmt, sign=sign)
+            if rest.size == x.size:
+                values, decided = got, ok
+            else:
+                values[rest], decided[rest] = got, ok
         special = ~finite
         if special.any():
             up, down = _LIMITS[name]
