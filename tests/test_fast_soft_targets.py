@@ -199,6 +199,19 @@ def test_exact_zero_gradients_go_to_phase_2_and_are_positive_zeros() -> None:
     assert counts.phase1_decided == 0
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_one_hot_target_on_a_dominant_class_is_decided_in_phase_1(fmt: str) -> None:
+    """``A s_t - a_t = -A T / S`` at a unique maximum: no cancellation, so phase 1 decides the tiny value."""
+    dtype = format_of(fmt).dtype
+    x = np.array([[0.0, -40.0, -50.0], [3.0, -600.0, 1.0], [2.0, 1.0, 0.5]]).astype(dtype)
+    y = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.75, 0.25, 0.0]]).astype(dtype)
+    for kwargs in ({"reduction": "none"}, {"reduction": "mean", "weight": np.array([2.0, 1.0, 0.5]).astype(dtype)}):
+        with so.oracle.decision_counts() as counts:
+            got = so.oracle.grad.cross_entropy(x, y, **kwargs)
+        assert counts.phase1_decided == counts.elements == x.size, (fmt, kwargs)
+        assert_same_bits(got, so.oracle.grad.cross_entropy(x, y, engine="mpfr", **kwargs), f"{fmt} {kwargs}")
+
+
 # -- (2) the bounds hold ---------------------------------------------------------------------------------------
 
 _CTX = gmpy2.context(precision=300)
@@ -220,9 +233,12 @@ def _true_rows(x: np.ndarray, a: list[list[Fraction]], grad_f: list[Fraction] | 
         if f is None:
             out.append(ctx.fsum([ctx.mul(gmpy2.mpq(ac), ctx.sub(L, dc)) for ac, dc in zip(coeffs, d) if ac != 0]))
         else:
-            sm = [ctx.exp(ctx.sub(dc, L)) if dc is not None else gmpy2.mpfr(0) for dc in d]
-            out.append([ctx.mul(gmpy2.mpq(f), ctx.sub(ctx.mul(gmpy2.mpq(A), si), gmpy2.mpq(ac)))
-                        for si, ac in zip(sm, coeffs)])
+            # at a unique maximum s = 1 - T / (1 + T): A s - a = (A - a) - A T / (1 + T) avoids the
+            # cancellation that 300 bits would not survive (T below 2**-250)
+            z = [ctx.sub(gmpy2.mpq(A - ac), ctx.mul(gmpy2.mpq(A), ctx.div(T, ctx.add(T, 1)))) if k == 1 and dc == 0
+                 else ctx.sub(ctx.mul(gmpy2.mpq(A), ctx.exp(ctx.sub(dc, L)) if dc is not None else 0), gmpy2.mpq(ac))
+                 for dc, ac in zip(d, coeffs)]
+            out.append([ctx.mul(gmpy2.mpq(f), zi) for zi in z])
     return out
 
 

@@ -375,11 +375,26 @@ def gradient_enclosure(A, p: SoftProblem, rows: slice, f, f_rel):
     fh, fl, f_rel = f[0][:, None], f[1][:, None], f_rel[:, None]
     s_lo = q.s_lo if np.ndim(q.s_lo) else np.zeros_like(q.s)
     Ah, Al, A_err = Ah[:, None], Al[:, None], A_err[:, None]
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # unknown bounds are not decided
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):  # unknown bounds: undecided
         xh, xl = dd.mul((np.broadcast_to(Ah, q.s.shape), np.broadcast_to(Al, q.s.shape)), (q.s, s_lo))
         x_err = np.abs(Ah) * (q.s * q.s_rel + 2.0**-1070) + A_err * q.s + 8 * _U2 * np.abs(xh) + FLOOR
         zh, zl = dd.add((xh, xl), (-ah, -al))
         z_err = x_err + a_err + 4 * _U2 * np.abs(zh)
+        at = ((c.k == 1) & (q.T[:, 0] > 0))[:, None] & c.is_max
+        if at.any():  # s_max = 1 - T / S exactly: A s - a = sum_{c != max} a_c - A T / S (no cancellation)
+            oh, ol = _dd_tree_sum(np.where(c.is_max, 0.0, ah), np.where(c.is_max, 0.0, al))
+            o_err = (np.sum(np.where(c.is_max, 0.0, a_err), axis=1, keepdims=True)
+                     + _depth(ah.shape[1]) * 4 * _U2 * np.abs(np.where(c.is_max, 0.0, ah)).sum(axis=1, keepdims=True)) * GROW
+            T_lo = q.T_lo if np.ndim(q.T_lo) else np.zeros_like(q.T)
+            S_lo = q.S_lo if np.ndim(q.S_lo) else np.zeros_like(q.S)
+            rh, rl = dd.div((q.T, T_lo), (q.S, S_lo))
+            r_rel = q.T_err / q.T + q.S_err / q.S + 32 * _U2
+            yh, yl = dd.mul((Ah, Al), (rh, rl))
+            y_err = np.abs(Ah) * rh * r_rel + A_err * rh + 8 * _U2 * np.abs(yh)
+            wh, wl = dd.add((oh[:, None], ol[:, None]), (-yh, -yl))
+            w_err = o_err + y_err + 4 * _U2 * np.abs(wh)
+            zh, zl = np.where(at, wh, zh), np.where(at, wl, zl)
+            z_err = np.where(at, w_err, z_err)
         vh, vl = dd.mul((zh, zl), (np.broadcast_to(fh, zh.shape), np.broadcast_to(fl, zh.shape)))
         rad = (np.abs(fh) * z_err * (1 + f_rel) + np.abs(zh) * np.abs(fh) * f_rel + 8 * _U2 * np.abs(vh)) * GROW
         rad += (np.abs(fh) + 1.0) * 2.0**-1066
@@ -392,11 +407,23 @@ def _double_gradient(p: SoftProblem, rows: slice, c, q, fh, f_rel):
     (A_, A_err), (a, a_err) = _sums_double(p, rows, c.xs.shape[1])
     fh, fr = fh[:, None], f_rel[:, None] + U
     A_, A_err = A_[:, None], A_err[:, None]
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # unknown bounds are not decided
+    with np.errstate(over="ignore", invalid="ignore", under="ignore", divide="ignore"):  # unknown bounds: undecided
         x = A_ * q.s
         x_err = np.abs(A_) * (q.s * q.s_rel + 2.0**-1070) + A_err * q.s + U * np.abs(x) + FLOOR
         z = x - a
         z_err = x_err + a_err + U * np.abs(z)
+        at = ((c.k == 1) & (q.T[:, 0] > 0))[:, None] & c.is_max
+        if at.any():  # s_max = 1 - T / S exactly: A s - a = sum_{c != max} a_c - A T / S (no cancellation)
+            o = np.where(c.is_max, 0.0, a).sum(axis=1, keepdims=True)
+            o_err = (np.sum(np.where(c.is_max, 0.0, a_err), axis=1, keepdims=True)
+                     + _gamma(a.shape[1]) * np.abs(np.where(c.is_max, 0.0, a)).sum(axis=1, keepdims=True)) * GROW
+            r = q.T / q.S
+            r_rel = q.T_err / q.T + q.S_err / q.S + U
+            y = A_ * r
+            y_err = np.abs(A_) * r * r_rel + A_err * r + U * np.abs(y)
+            w = o - y
+            z = np.where(at, w, z)
+            z_err = np.where(at, o_err + y_err + U * np.abs(w), z_err)
         v = z * fh
         rad = (np.abs(fh) * z_err * (1 + fr) + np.abs(z) * np.abs(fh) * fr + U * np.abs(v)) * GROW
         rad += (np.abs(fh) + 1.0) * 2.0**-1066
