@@ -30,7 +30,10 @@ and ``s`` carry ``~2**-50`` anyway) runs the same steps in plain double,
 with NumPy's sums bounded by ``gamma_{C-1}`` of the magnitudes in any
 order (:func:`~softmax_oracle.numerics.arith.arith_for` picks).  The bound is
 absolute, so cancellation (coefficients of both signs, ``A s_i`` near
-``a_i``) widens the interval instead of being trusted.
+``a_i``) widens the interval instead of being trusted.  At a row's unique
+maximum ``s = 1 - T / S`` exactly, and the gradient is computed as
+``sum_{c != max} a_c - A T / S``: a one-hot target on a dominant class does
+not cancel.
 
 Decided structurally, as the MPFR engine: a sample with a non-finite target
 probability is NaN (loss and gradient row); a sample whose coefficients are
