@@ -168,6 +168,25 @@ def test_auto_equals_mpfr_in_extreme_regimes(fmt: str, reduction: str) -> None:
         assert_same_bits(auto, mpfr, f"{fmt} indices grad={grad}")
 
 
+@pytest.mark.parametrize("fmt", ["float64", "float32"])
+def test_spatial_and_one_dimensional_inputs_keep_their_layout(fmt: str) -> None:
+    rng = np.random.default_rng(4)
+    dtype = format_of(fmt).dtype
+    x = rng.standard_normal((2, 4, 3)).astype(dtype)
+    y = rng.random((2, 4, 3))
+    calls = [((x, (y / y.sum(axis=1, keepdims=True)).astype(dtype)), {}),
+             ((x, rng.integers(0, 4, (2, 3))), {"label_smoothing": 0.2}),
+             ((x[0, :, 0], rng.random(4).astype(dtype)), {}),
+             ((x[0, :, 0], np.array(2)), {"label_smoothing": 0.3})]
+    for args, kwargs in calls:
+        for reduction in ("none", "sum", "mean"):
+            for grad in (False, True):
+                with so.oracle.decision_counts() as counts:
+                    auto, mpfr = both(grad, args, {"reduction": reduction, **kwargs})
+                assert counts.elements == 2 * auto.size and counts.phase1_decided >= auto.size
+                assert_same_bits(auto, mpfr, f"{np.shape(args[0])} {reduction} grad={grad} {kwargs}")
+
+
 def test_structural_answers_are_decided_in_phase_1() -> None:
     x = np.array([[0.0, -np.inf, 1.0], [np.nan, 0.0, 1.0], [2.0, -np.inf, -np.inf], [0.5, 0.25, 0.0]])
     with so.oracle.decision_counts() as counts:
