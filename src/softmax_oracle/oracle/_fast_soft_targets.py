@@ -27,8 +27,8 @@ double-word trees (``4 u**2`` per level of the sum of magnitudes); then
 ``A L`` (``8 u**2``) and ``+ B`` (``4 u**2``).  That is the double-double
 tier (float64 targets); the double tier (the narrower formats, where ``L``
 and ``s`` carry ``~2**-50`` anyway) runs the same steps in plain double,
-with NumPy's sums bounded by ``gamma_{C-1}`` of the magnitudes in any
-order (:func:`~softmax_oracle.numerics.arith.arith_for` picks).  The bound is
+with pairwise tree sums bounded by ``gamma_K`` of the magnitudes
+(:func:`~softmax_oracle.numerics.arith.arith_for` picks).  The bound is
 absolute, so cancellation (coefficients of both signs, ``A s_i`` near
 ``a_i``) widens the interval instead of being trusted.  At a row's unique
 maximum ``s = 1 - T / S`` exactly, and the gradient is computed as
@@ -60,7 +60,7 @@ from ..formats import Format
 from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod, two_sum
-from ._fast_lean import GROW, U, _dd_tree_sum, _depth, _gamma, decide, lean_log, lean_rows
+from ._fast_lean import GROW, U, _dd_tree_sum, _depth, _gamma, decide, lean_log, lean_rows, tree_sum
 from ._fast_rows import BLOCK, classify, dead, signed_zero, special
 
 __all__ = ["soft_targets_phase"]
@@ -181,11 +181,12 @@ def coefficients_double(p: SoftProblem, rows: slice):
 
 
 def _sums_double(p: SoftProblem, rows: slice, n: int):
-    """The double tier's ``A`` (NumPy's sum in any order: ``gamma_{C-1} sum |a_c|``) and the coefficients."""
+    """The double tier's ``A`` (the fixed pairwise tree of :func:`._fast_lean.tree_sum`: each term meets at most
+    ``K = 2 ceil(log2 C)`` additions, ``gamma_K sum |a_c|``) and the coefficients."""
     a, a_err = coefficients_double(p, rows)
     with np.errstate(over="ignore", invalid="ignore"):  # unknown bounds are not decided
-        A_ = a.sum(axis=1)
-        A_err = (np.sum(np.broadcast_to(a_err, a.shape), axis=1) + _gamma(n) * np.abs(a).sum(axis=1)) * GROW
+        A_ = tree_sum(a)
+        A_err = (np.sum(np.broadcast_to(a_err, a.shape), axis=1) + _gamma(_depth(n)) * np.abs(a).sum(axis=1)) * GROW
     return (A_, A_err), (a, a_err)
 
 
@@ -256,14 +257,14 @@ def _dd_losses(A, p: SoftProblem, c, q, rows: slice, dh, dl, log):
 
 def _double_losses(p: SoftProblem, rows: slice, d, d_lo, log):
     """``A L + B`` in double (the double tier): each product ``a_c (-d_c)`` within ``a_err |d| (1 + u) + 2u |p|
-    + FLOOR`` (``d + d_lo`` the exact difference), NumPy's sums within ``gamma_{C-1}`` of the magnitudes."""
+    + FLOOR`` (``d + d_lo`` the exact difference), pairwise tree sums within ``gamma_K`` of the magnitudes."""
     L, L_err = log
     n = d.shape[1]
     (A_, A_err), (a, a_err) = _sums_double(p, rows, n)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # unknown bounds are not decided
         pr = a * -d
-        B = pr.sum(axis=1)
-        B_err = ((np.sum(a_err * np.abs(d), axis=1) * (1 + U) + (2 * U + _gamma(n)) * np.abs(pr).sum(axis=1)) * GROW
+        B = tree_sum(pr)
+        B_err = ((np.sum(a_err * np.abs(d), axis=1) * (1 + U) + (2 * U + _gamma(_depth(n))) * np.abs(pr).sum(axis=1)) * GROW
                  + n * FLOOR)
         AL = A_ * L
         AL_err = np.abs(A_) * L_err + A_err * np.abs(L) + U * np.abs(AL) + FLOOR
@@ -417,9 +418,9 @@ def _double_gradient(p: SoftProblem, rows: slice, c, q, fh, f_rel):
         z_err = x_err + a_err + U * np.abs(z)
         at = ((c.k == 1) & (q.T[:, 0] > 0))[:, None] & c.is_max
         if at.any():  # s_max = 1 - T / S exactly: A s - a = sum_{c != max} a_c - A T / S (no cancellation)
-            o = np.where(c.is_max, 0.0, a).sum(axis=1, keepdims=True)
+            o = tree_sum(np.where(c.is_max, 0.0, a))[:, None]
             o_err = (np.sum(np.where(c.is_max, 0.0, a_err), axis=1, keepdims=True)
-                     + _gamma(a.shape[1]) * np.abs(np.where(c.is_max, 0.0, a)).sum(axis=1, keepdims=True)) * GROW
+                     + _gamma(_depth(a.shape[1])) * np.abs(np.where(c.is_max, 0.0, a)).sum(axis=1, keepdims=True)) * GROW
             r = q.T / q.S
             r_rel = q.T_err / q.T + q.S_err / q.S + U
             y = A_ * r
