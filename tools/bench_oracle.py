@@ -4,8 +4,10 @@ Usage::
 
     python tools/bench_oracle.py [--repeat 5] [--mpfr-elements 4000] [--quick]
 
-For softmax, log_softmax, logsumexp, cross_entropy (class-index targets,
-``reduction="mean"``) and its gradient, float64 and float32 targets, shapes
+For softmax, log_softmax, logsumexp, cross_entropy (``reduction="mean"``;
+class-index targets, and also ``label_smoothing=0.1`` (``ls=0.1``) and
+probability targets (``probs``: uniform draws normalized per row, in the
+logits' dtype)) and its gradient, float64 and float32 targets, shapes
 (100, 1000), (64, 1000) and (8, 32000), and logits N(0, 5), N(0, 10),
 N(0, 50) and ``huge_gap`` (:mod:`softmax_oracle.regimes`), prints a Markdown
 table of
@@ -42,7 +44,9 @@ from softmax_oracle.regimes import NumpySource, logit_rows
 SHAPES = ((100, 1000), (64, 1000), (8, 32000))
 DTYPES = ("float64", "float32")
 LOGITS = ("N(0, 5)", "N(0, 10)", "N(0, 50)", "huge_gap")
-FUNCTIONS = ("softmax", "log_softmax", "logsumexp", "cross_entropy", "grad.cross_entropy")
+FUNCTIONS = ("softmax", "log_softmax", "logsumexp", "cross_entropy", "grad.cross_entropy",
+             "cross_entropy(ls=0.1)", "grad.cross_entropy(ls=0.1)", "cross_entropy(probs)",
+             "grad.cross_entropy(probs)")
 
 
 def _logits(kind: str, shape: tuple[int, int], dtype: str, seed: int) -> np.ndarray:
@@ -53,7 +57,18 @@ def _logits(kind: str, shape: tuple[int, int], dtype: str, seed: int) -> np.ndar
     return rng.normal(0.0, sigma, shape).astype(dtype)
 
 
+def _targets(function: str, x: np.ndarray, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed + 1)
+    if function.endswith("(probs)"):
+        y = rng.random(x.shape)
+        return (y / y.sum(axis=1, keepdims=True)).astype(x.dtype)
+    return rng.integers(0, x.shape[1], x.shape[0])
+
+
 def _call(function: str, impl, x: np.ndarray, t: np.ndarray, **kw):
+    if function.endswith("(ls=0.1)"):
+        kw["label_smoothing"] = 0.1
+    function = function.split("(")[0]
     if function == "grad.cross_entropy":
         return impl.grad.cross_entropy(x, t, **kw)
     if function == "cross_entropy":
@@ -63,7 +78,7 @@ def _call(function: str, impl, x: np.ndarray, t: np.ndarray, **kw):
 
 def _row(function: str, dtype: str, shape, kind: str, repeat: int, mpfr_elements: int, seed: int) -> str:
     x = _logits(kind, shape, dtype, seed)
-    t = np.random.default_rng(seed + 1).integers(0, shape[1], shape[0])
+    t = _targets(function, x, seed)
     auto_times, ratios = [], []
     with np.errstate(all="ignore"):  # the accurate tier's overflow on huge logits is not measured here
         for _ in range(repeat):
@@ -91,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mpfr-elements", type=int, default=4000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="N(0, 10) only, 3 repeats")
+    parser.add_argument("--functions", nargs="+", choices=FUNCTIONS, default=FUNCTIONS, metavar="F",
+                        help=f"a subset of {', '.join(FUNCTIONS)}")
+    parser.add_argument("--dtypes", nargs="+", choices=DTYPES, default=DTYPES)
+    parser.add_argument("--shapes", nargs="+", default=None, metavar="MxN", help="e.g. 64x1000 (default: all)")
     opts = parser.parse_args(argv)
     kinds = ("N(0, 10)",) if opts.quick else LOGITS
     repeat = 3 if opts.quick else opts.repeat
@@ -98,10 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     print("| target | shape | logits | function | auto logits/s | mpfr logits/s | auto / mpfr | "
           "auto / accurate (time) | phase 1 decided |")
     print("|---|---|---|---|---:|---:|---:|---:|---:|")
-    for dtype in DTYPES:
-        for shape in SHAPES:
+    shapes = SHAPES if opts.shapes is None else tuple(tuple(int(v) for v in s.split("x")) for s in opts.shapes)
+    for dtype in opts.dtypes:
+        for shape in shapes:
             for kind in kinds:
-                for function in FUNCTIONS:
+                for function in opts.functions:
                     print(_row(function, dtype, shape, kind, repeat, opts.mpfr_elements, opts.seed))
                     sys.stdout.flush()
     return 0

@@ -27,8 +27,8 @@ non-target classes have gradient ``+0``; NaN upstream gradients, a mean over
 ``D = 0``, and rows that are not ordinary (NaN, ``+inf``, no finite logit)
 give gradient NaN.  Left to the MPFR engine: the loss of rows that are not
 ordinary or whose target logit is ``-inf`` (their IEEE special values),
-reductions over such samples, probability targets and ``label_smoothing``
-(whose exact class coefficients ``eps w_c / C`` are not floats).
+and reductions over such samples.  Probability targets and
+``label_smoothing`` are :mod:`._fast_soft_targets`'.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod, two_sum_error
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, decide, lean_log, lean_rows
 from ._fast_rows import BLOCK, classify, dead, refine, signed_zero, special
+from ._fast_soft_targets import soft_targets_phase
 
 __all__ = ["cross_entropy_phase", "nll_loss_phase"]
 
@@ -209,14 +210,16 @@ def _gradient_rows(A, p: _Problem, rows: slice, c, q, f, f_rel, f_nan, fmt: Form
 
 
 def cross_entropy_phase(prob, label_smoothing: float, *, grad: bool, grad_output: np.ndarray | None = None):
-    """The fast phase of a cross-entropy call, or None where it has none (probability targets,
-    label smoothing, no class or no sample).
+    """The fast phase of a cross-entropy call, or None where it has none (no class or no sample).
+    Probability targets and label smoothing go to :func:`._fast_soft_targets.soft_targets_phase`.
 
     ``prob`` is :func:`softmax_oracle.arguments.class_problem`'s; ``grad_output``
     the checked upstream gradient (float64, the loss's shape) for the gradient.
     """
-    if prob.probabilities or label_smoothing != 0 or 0 in prob.input.shape:
+    if 0 in prob.input.shape:
         return None
+    if prob.probabilities or label_smoothing != 0:
+        return soft_targets_phase(prob, label_smoothing, grad=grad, grad_output=grad_output)
     p = _Problem(prob)
     if not grad:
         def fast(fmt: Format):
