@@ -28,10 +28,10 @@ import numpy as np
 from ..numerics import scaled as sc
 from ._rounding import scaled_to_format
 from ..numerics.double_double import exp_scaled
-from ..numerics.eft import two_sum
+from ..numerics.eft import fast_two_sum, two_sum
 from ..formats import Format
 
-__all__ = ["exp_or_sign", "softmax_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad", "coefficients"]
+__all__ = ["exp_or_sign", "softmax_terms", "split_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad", "coefficients"]
 
 
 _FAR = -(1 << 36)  # lowest exponent of a stand-in: products of three stay above sc.ZERO_EXP = -2**40
@@ -82,12 +82,15 @@ def _sum_without(a: sc.Scaled, index: np.ndarray) -> sc.Scaled:
 
 
 class SoftmaxTerms(NamedTuple):
-    """``t = exp(x - max)`` per element, ``rest = sum_{j != argmax} t_j`` and ``total = 1 + rest`` per row."""
+    """``t = exp(x - max)`` per element, ``rest = sum_{j != argmax} t_j`` and ``total = 1 + rest`` per row;
+    ``d = x - max`` exactly (a double-double) and ``positive`` (a finite logit: ``t > 0``)."""
 
     t: sc.Scaled
     rest: sc.Scaled
     total: sc.Scaled
     index: np.ndarray
+    d: tuple[np.ndarray, np.ndarray]
+    positive: np.ndarray
 
 
 def softmax_terms(rows: np.ndarray) -> SoftmaxTerms:
@@ -97,10 +100,30 @@ def softmax_terms(rows: np.ndarray) -> SoftmaxTerms:
     with np.errstate(invalid="ignore", over="ignore"):  # -inf - m: the term is 0 (exp_scaled's dead end)
         d_hi, d_lo = two_sum(rows, -m)
     d_lo = np.where(np.isfinite(d_hi), d_lo, 0.0)
-    mant, k = exp_or_sign((d_hi, d_lo), np.isfinite(rows))
+    positive = np.isfinite(rows)
+    mant, k = exp_or_sign((d_hi, d_lo), positive)
     t = sc.from_dd(mant, k)
     rest = _sum_without(t, index)
-    return SoftmaxTerms(t, rest, sc.add(rest, sc.from_float(np.ones(index.shape))), index)
+    return SoftmaxTerms(t, rest, sc.add(rest, sc.from_float(np.ones(index.shape))), index, (d_hi, d_lo), positive)
+
+
+def split_terms(sm: SoftmaxTerms) -> tuple[sc.Scaled, sc.Scaled]:
+    """``t = b + c`` with ``b = exp(d_hi)`` and ``c = b expm1(d_lo)`` (``d = d_hi + d_lo = x - max``).
+
+    Logits that differ by less than a double-double resolves (``[1e-40, 1, 0]``: ``x - max`` is
+    ``-1 + 1e-40`` and ``-1``) have equal ``t`` to 106 bits, and a difference of them (``sum h_j t_j``
+    in the softmax gradient) was lost: 0 for an exact ``-2.4e-41`` (1e15 ULP), a few subnormal ULPs
+    where the logits are subnormal.  Such logits share ``d_hi`` (each ``d_lo`` is below half an ULP of
+    it), hence ``b`` bit for bit, so that ``sum h_j b_j`` cancels exactly and ``sum h_j c_j``, a sum
+    of numbers with their own exponents, keeps the difference.  ``expm1(d_lo) = d_lo (1 + p)`` with
+    ``p = d_lo / 2 + d_lo**2 / 6`` (``|d_lo| <= 2**-43``: the omitted ``d_lo**3 / 24`` is below
+    ``2**-130`` of it).
+    """
+    d_hi, d_lo = sm.d
+    mant, k = exp_or_sign((d_hi, np.zeros_like(d_lo)), sm.positive)
+    b = sc.from_dd(mant, k)
+    p = d_lo * (0.5 + d_lo * (1 / 6))
+    return b, sc.mul(b, sc.from_dd(fast_two_sum(d_lo, d_lo * p)))
 
 
 def _numerator(u: sc.Scaled, v: sc.Scaled, sm: SoftmaxTerms) -> sc.Scaled:
@@ -126,11 +149,14 @@ def log_softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray
 
 
 def softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
-    """``t_i (h_i T - sum_j h_j t_j) / T**2`` with ``h = g - g[argmax]`` (exactly 0 for a constant ``g``)."""
+    """``t_i (h_i T - sum_j h_j t_j) / T**2`` with ``h = g - g[argmax]`` (exactly 0 for a constant ``g``),
+    the bracket in two parts, ``t = b + c`` (:func:`split_terms`): ``(h_i B - sum h_j b_j) + (h_i C -
+    sum h_j c_j)`` with ``B = sum b``, ``C = sum c``."""
     sm = softmax_terms(rows)
     ref = np.take_along_axis(g, sm.index, axis=-1)
     h = sc.sub(sc.from_float(g), sc.from_float(np.broadcast_to(ref, g.shape)))
-    inner = sc.sub(sc.mul(h, sm.total), _column(sc.row_sum(sc.mul(h, sm.t))))
+    parts = [sc.sub(sc.mul(h, _column(sc.row_sum(v))), _column(sc.row_sum(sc.mul(h, v)))) for v in split_terms(sm)]
+    inner = sc.add(*parts)
     return scaled_to_format(sc.mul(sm.t, sc.div(sc.div(inner, sm.total), sm.total)), fmt)
 
 
