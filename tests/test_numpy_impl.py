@@ -183,6 +183,9 @@ CANCELLING_GRADIENTS = [
     ("softmax", [[2.0**-40 + 2.0**-92, 1.0, 2.0**-40, 0.0, 0.0]], [[-2.0, 0.0, 2.0, 0.0, 0.0]]),
     ("softmax", [[3.0, 3.0, 1e-40, 0.0, 3e-40]], [[0.0, 2.0, 1.0, 2.0, 0.0]]),  # ties at the max balance h
     ("softmax", [[1.0, 5e-324, 0.0, -1e-320, 0.0]], [[0.0, 1.0, 1.0, -2.0, 0.0]]),
+    # x - 4 at a rounding midpoint for the third logit and just above it for the second: 6e14 ULP
+    # when their x - max rounded apart
+    ("softmax", [[4.0, 2.0**-52 + 2.0**-104, 2.0**-52, 0.0, 0.0]], [[0.0, -2.0, 2.0, 0.0, 0.0]]),
 ]
 
 

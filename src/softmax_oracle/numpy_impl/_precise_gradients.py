@@ -27,6 +27,7 @@ import numpy as np
 
 from ..numerics import scaled as sc
 from ._rounding import scaled_to_format
+from ..numerics import double_double as dd
 from ..numerics.double_double import exp_scaled
 from ..numerics.eft import fast_two_sum, two_sum
 from ..formats import Format
@@ -107,23 +108,54 @@ def softmax_terms(rows: np.ndarray) -> SoftmaxTerms:
     return SoftmaxTerms(t, rest, sc.add(rest, sc.from_float(np.ones(index.shape))), index, (d_hi, d_lo), positive)
 
 
-def split_terms(sm: SoftmaxTerms) -> tuple[sc.Scaled, sc.Scaled]:
-    """``t = b + c`` with ``b = exp(d_hi)`` and ``c = b expm1(d_lo)`` (``d = d_hi + d_lo = x - max``).
+def _shared_hi(rows: np.ndarray, d_hi: np.ndarray, d_lo: np.ndarray) -> tuple[np.ndarray, dd.DD]:
+    """``x - max = hi + lo`` (``lo`` a double-double) with one ``hi`` for logits closer than 2 ULPs of it.
+
+    Rounded to nearest, ``x_a - max`` and ``x_b - max`` get different ``d_hi`` when a rounding boundary
+    falls between them, however close they are (``x - 4`` at ``x = 2**-52`` is a midpoint).  Sorted, each
+    logit within ``2 ulp(d_hi)`` of the previous one joins its group, and takes the group's first
+    ``hi``: ``x - max = hi_ref + (lo_ref + (x - x_ref))``, exactly (TwoSum twice).
+    """
+    order = np.argsort(rows, axis=-1, kind="stable")
+    xs, hs, ls = (np.take_along_axis(v, order, axis=-1) for v in (rows, d_hi, d_lo))
+    with np.errstate(invalid="ignore"):  # -inf - -inf: not joined
+        gap = np.diff(xs, axis=-1)
+    near = 2 * np.maximum(np.spacing(np.abs(hs[:, 1:])), np.spacing(np.abs(hs[:, :-1])))
+    join = np.isfinite(gap) & (gap <= near)
+    if not join.any():
+        return d_hi, (d_lo, np.zeros_like(d_lo))
+    pos = np.broadcast_to(np.arange(rows.shape[-1]), rows.shape)
+    start = np.maximum.accumulate(np.where(np.pad(join, ((0, 0), (1, 0))), 0, pos), axis=-1)
+    ref_x, ref_h, ref_l = (np.take_along_axis(v, start, axis=-1) for v in (xs, hs, ls))
+    with np.errstate(invalid="ignore"):  # -inf logits (their own reference): the term is 0 anyway
+        delta, delta_err = two_sum(xs, -ref_x)
+        lo, lo_err = two_sum(ref_l, delta)
+    lo_err = np.where(np.isfinite(lo_err + delta_err), lo_err + delta_err, 0.0)
+    lo = np.where(np.isfinite(lo), lo, 0.0)
+    out = [np.empty_like(d_hi) for _ in range(3)]
+    for o, v in zip(out, (ref_h, lo, lo_err)):
+        np.put_along_axis(o, order, v, axis=-1)
+    return out[0], (out[1], out[2])
+
+
+def split_terms(rows: np.ndarray, sm: SoftmaxTerms) -> tuple[sc.Scaled, sc.Scaled]:
+    """``t = b + c`` with ``b = exp(hi)`` and ``c = b expm1(lo)`` (``x - max = hi + lo``, :func:`_shared_hi`).
 
     Logits that differ by less than a double-double resolves (``[1e-40, 1, 0]``: ``x - max`` is
     ``-1 + 1e-40`` and ``-1``) have equal ``t`` to 106 bits, and a difference of them (``sum h_j t_j``
-    in the softmax gradient) was lost: 0 for an exact ``-2.4e-41`` (1e15 ULP), a few subnormal ULPs
-    where the logits are subnormal.  Such logits share ``d_hi`` (each ``d_lo`` is below half an ULP of
-    it), hence ``b`` bit for bit, so that ``sum h_j b_j`` cancels exactly and ``sum h_j c_j``, a sum
-    of numbers with their own exponents, keeps the difference.  ``expm1(d_lo) = d_lo (1 + p)`` with
-    ``p = d_lo / 2 + d_lo**2 / 6`` (``|d_lo| <= 2**-43``: the omitted ``d_lo**3 / 24`` is below
-    ``2**-130`` of it).
+    in the softmax gradient) was lost: 0 for an exact ``-2.4e-41`` (5e15 ULP), a few subnormal ULPs
+    where the logits are subnormal.  Such logits share ``hi``, hence ``b`` bit for bit, so that
+    ``sum h_j b_j`` cancels exactly and ``sum h_j c_j``, a sum of numbers with their own exponents,
+    keeps the difference.  ``expm1(lo) = lo_hi (1 + p) + lo_lo (1 + lo_hi)`` with ``p = lo_hi / 2 +
+    lo_hi**2 / 6 + lo_hi**3 / 24`` (``|lo|`` at most a few ULPs of ``hi``: ``2**-40`` for
+    ``|hi| < 10000``, the omitted terms below ``2**-120`` of it).
     """
-    d_hi, d_lo = sm.d
-    mant, k = exp_or_sign((d_hi, np.zeros_like(d_lo)), sm.positive)
+    d_hi, (lo, lo_err) = _shared_hi(rows, *sm.d)
+    mant, k = exp_or_sign((d_hi, np.zeros_like(lo)), sm.positive)
     b = sc.from_dd(mant, k)
-    p = d_lo * (0.5 + d_lo * (1 / 6))
-    return b, sc.mul(b, sc.from_dd(fast_two_sum(d_lo, d_lo * p)))
+    p = lo * (0.5 + lo * (1 / 6 + lo * (1 / 24)))
+    em1 = fast_two_sum(lo, lo * p + lo_err * (1 + lo))
+    return b, sc.mul(b, sc.from_dd(em1))
 
 
 def _numerator(u: sc.Scaled, v: sc.Scaled, sm: SoftmaxTerms) -> sc.Scaled:
@@ -155,7 +187,7 @@ def softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
     sm = softmax_terms(rows)
     ref = np.take_along_axis(g, sm.index, axis=-1)
     h = sc.sub(sc.from_float(g), sc.from_float(np.broadcast_to(ref, g.shape)))
-    parts = [sc.sub(sc.mul(h, _column(sc.row_sum(v))), _column(sc.row_sum(sc.mul(h, v)))) for v in split_terms(sm)]
+    parts = [sc.sub(sc.mul(h, _column(sc.row_sum(v))), _column(sc.row_sum(sc.mul(h, v)))) for v in split_terms(rows, sm)]
     inner = sc.add(*parts)
     return scaled_to_format(sc.mul(sm.t, sc.div(sc.div(inner, sm.total), sm.total)), fmt)
 
