@@ -49,7 +49,7 @@ import numpy as np
 from ..numerics.eft import two_prod
 from ._compensated import CompensatedKernels
 from ._direct_softmax import WIDE_ENOUGH, softmax64, softmax64_row
-from ._lse_cancel import refine_cancelled
+from ..numerics.lse_refine import refine_cancelled
 
 __all__ = ["SHORT_ROW", "compensated", "row_max"]
 

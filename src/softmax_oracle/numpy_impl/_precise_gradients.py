@@ -16,7 +16,7 @@ constant ``g``) cancel exactly:
 (``a`` the coefficients of ``-log_softmax`` in the loss, ``f`` the sample's
 factor).  Rows must have a finite maximum and finite ``g``; ``-inf`` logits give
 ``t = 0``; finite logits whose term underflows even there keep a stand-in
-(:func:`exp_or_sign`), so that a gradient that rounds to zero has the exact value's sign.
+(:func:`softmax_oracle.numerics.underflow.exp_or_sign`), so that a gradient that rounds to zero has the exact value's sign.
 """
 
 from __future__ import annotations
@@ -28,35 +28,11 @@ import numpy as np
 from ..numerics import scaled as sc
 from ._rounding import scaled_to_format
 from ..numerics import double_double as dd
-from ..numerics.double_double import exp_scaled
+from ..numerics.underflow import exp_or_sign
 from ..numerics.eft import fast_two_sum, two_sum
 from ..formats import Format
 
-__all__ = ["exp_or_sign", "softmax_terms", "split_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad", "coefficients"]
-
-
-_FAR = -(1 << 36)  # lowest exponent of a stand-in: products of three stay above sc.ZERO_EXP = -2**40
-
-
-def exp_or_sign(d: tuple[np.ndarray, np.ndarray], positive: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
-    """``exp_scaled(d)``, except that where ``positive`` (the exact value is not 0: a finite logit) and
-    ``exp_scaled`` gave 0 (``d < -10000``, or ``x - m`` overflowed to ``-inf``), the result is
-    ``2**k``, ``k = floor(d / ln 2)`` clipped to ``-2**36``.
-
-    Such a term is below ``2**-14000``: every result it reaches rounds to a zero, whose sign is
-    all that is left to get right.  A 0 in its place loses that sign (``g t_i / T`` with
-    ``g < 0`` gave ``+0.0``); the stand-in keeps it, and its size orders it with the other
-    tiny terms (to a factor of 2), which decides the sign of a sum of them.
-    """
-    (hi, lo), k = exp_scaled(d)
-    far = positive & (hi == 0)
-    if far.any():
-        with np.errstate(invalid="ignore", over="ignore"):  # d = -inf: the clip decides
-            exponent = np.floor(np.nan_to_num(d[0], neginf=-np.inf) * (1 / np.log(2.0)))
-        exponent = np.maximum(np.where(np.isfinite(exponent), exponent, _FAR), _FAR).astype(np.int64)
-        hi = np.where(far, 1.0, hi)
-        k = np.where(far, exponent, k)
-    return (hi, lo), k
+__all__ = ["softmax_terms", "split_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad", "coefficients"]
 
 
 def _column(a: sc.Scaled) -> sc.Scaled:
