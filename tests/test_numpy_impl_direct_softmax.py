@@ -1,6 +1,6 @@
 """The accurate tier's softmax without the shift (``numpy_impl._direct_softmax``, issue 12 item 3).
 
-``exp(x_i) / T`` for rows whose ``T = sum exp(x)`` is in ``[1, 2**1020)`` (float64) or
+``exp(x_i) / T`` for rows whose ``T = sum exp(x)`` is at least 1 with a maximum below ~700 (float64) or
 ``[2**-900, inf)`` (float32); the other rows take the shifted kernels.  Budgets: 2 ULP
 float64 (subnormal results included), 0.51 ULP float32, against the exact values, on
 both sides of each boundary and in each of the fast path's shapes (one row, blocks of
@@ -29,9 +29,9 @@ ROWS64 = [
     ([0.1, -700.3, -5.0], True),  # x - max rounds at -700: nothing to correct here
     ([0.0, -740.0, -744.9, -745.2], True),  # subnormal results, one underflowing to 0
     ([-20.0, -760.0, -745.0], False),  # T = exp(-20): a subnormal term's error would grow
-    ([706.0, 0.0, -30.0], True),  # T ~ 2**1018.5
-    ([708.0, 708.0, 1.0], False),  # T ~ 2**1022.6 >= 2**1020
-    ([709.7, 0.0, 2.5], False),  # exp finite, T beyond 2**1020
+    ([705.5, 0.0, -30.0], True),  # sigma = 2**1021 (n = 3: a maximum below ~705.6)
+    ([706.0, 0.0, -30.0], False),  # sigma would be 2**1022
+    ([709.7, 0.0, 2.5], False),  # exp finite, sigma overflows
     ([710.0, 0.0, 2.5], False),  # exp overflows
     ([3.0, np.nan, 1.0], False),  # NaN: the general path answers NaN
     ([3.0, np.inf, 1.0], False),

@@ -1,4 +1,4 @@
-"""softmax without the shift: ``t_i = exp(x_i)`` for the rows whose sum ``T`` is in ``[1, 2**1020)``.
+"""softmax without the shift: ``t_i = exp(x_i)`` for the rows whose sum ``T`` is at least 1 (and no overflow).
 
 ``x_i - max`` in float64 is rounded (by up to ``ulp(x_i - max) / 2``, 700 ULP of
 ``exp`` at ``x_i - max = -700``), and recovering that error (TwoSum, the
@@ -6,29 +6,31 @@ correction ``t e``) was most of the accurate tier's cost: ~17 passes over each
 block against SciPy's 5.  The subtraction is only there to keep ``exp`` from
 overflowing; where it does not, ``exp(x_i)`` itself has the exponential's own
 error (NumPy's float64 ``exp``: 0.64 ULP measured over ``[-745, 709.78]``) at any
-``|x_i - max|``.  float64 (9 passes):
+``|x_i - max|``.  float64 (10 passes: argmax, exp, five for the extraction, three
+for the scaling):
 
     t_i = exp(x_i)                        (no shift, nothing to correct)
     T   = Q + R + (E - t_m)               (Q = sum q, q = (t + sigma) - sigma exact; R = sum (t - q))
     softmax_i = q_i + q_i c,  q_i = fl(t_i r),  1 / T = r (1 + c)
     softmax_m = E / T                     (at the first maximum)
 
-with ``sigma = 2**k >= 2 T`` per row (from the plain sum), so that ``Q`` is exact
-and ``R`` (remainders below ``ulp(sigma) / 2`` each) adds with a relative error
-of ``~log2(n) n 2**-104`` of ``T``.  ``E`` is ``exp(max)`` in long double (x87,
-``2**-63``): without it the largest term's own exp error (in the shifted
+with ``sigma = 2**k >= 2 n exp(max) >= 2 T`` per row (from the maximum: no pass
+finds it), so that ``Q`` is exact and ``R`` (remainders below ``ulp(sigma) / 2``
+each) adds with a relative error of ``~log2(n) n**2 2**-103`` of ``T``.  ``E`` is
+``exp(max)`` in long double (x87, ``2**-63``): without it the largest term's own exp error (in the shifted
 kernel it is ``exp(0) = 1``, exact) entered ``T`` whole, and softmax reached
 2.5 ULP on rows of normal logits; with it, and no rounded divisor (``r`` and
 ``c`` from the long double ``T``), the errors are those of the shifted kernel
 (:mod:`._fast_compensated`): measured max 1.83 ULP against its 1.77 on the same
 random rows.  Where long double is float64, the shifted kernel answers.
 
-Which rows (decisions where the design is silent): ``1 <= T < 2**1020`` by the
-plain sum.  Below 1, a term that ``exp`` rounded to a subnormal (its error up to
-``2**-1075`` absolute) would be divided by a small ``T`` and grow past a
-subnormal ULP of the result; with ``T >= 1`` it stays below one.  Above
-``2**1020``, ``sigma`` would overflow; a logit above ~709.78 makes ``exp``
-overflow, and a NaN or ``+inf`` makes ``T`` NaN or infinite.  Those rows are
+Which rows (decisions where the design is silent): ``T >= 1`` and
+``sigma <= 2**1021`` (a maximum below ``~(1019 - log2 n) ln 2``, 705.6 for
+``n = 3``, 695 for ``n = 10**5``).  Below 1, a term that ``exp`` rounded to a
+subnormal (its error up to ``2**-1075`` absolute) would be divided by a small
+``T`` and grow past a subnormal ULP of the result; with ``T >= 1`` it stays
+below one.  Above that maximum ``sigma`` would overflow (and above ~709.78
+``exp``); a NaN or ``+inf`` makes ``T`` NaN or infinite.  Those rows are
 answered by the shifted kernels (the caller's fallback), and so are blocks of
 rows of at most ``SHORT_ROW`` logits, where the long double ``exp`` of each
 row's maximum (~50 ns) costs more than the shift saves.  One row is taken up to
@@ -52,10 +54,11 @@ __all__ = ["WIDE_ENOUGH", "softmax64", "softmax64_row", "softmax32", "softmax32_
 
 _BLOCK = 1 << 17  # elements per block (1 MiB of float64): the block and its buffer stay in L2
 _SHORT_ROW = 32  # rows up to this length: sums by einsum (sum(axis=1) costs a call per row)
-_LOW, _HIGH = 1.0, 2.0**1020  # float64 rows with T in [_LOW, _HIGH) are answered here
+_LOW = 1.0  # float64 rows with T >= _LOW and a maximum below ~690 are answered here
+_TOP = 1021  # the largest sigma exponent (t + sigma stays finite): a row maximum up to ~(1019 - log2 n) ln 2
+_LOG2E = 1.4426950408889634
 _LOW32 = 2.0**-900  # float32 rows: T in [_LOW32, inf)
-_ROW_MAX = 600.0  # one row: a maximum up to this, so that nothing overflows (n exp(600) < 2**1020 for n < 2**154)
-_EXPONENT = np.int64(0x7FF0_0000_0000_0000)
+_ROW_MAX = 600.0  # one row: a maximum up to this, so that nothing overflows (sigma < 2**1021 for n < 2**150)
 _WIDE = np.longdouble  # x87 extended (64 bits) where the platform has it: exp(max) to 2**-63
 WIDE_ENOUGH = np.finfo(np.longdouble).nmant >= 63
 
@@ -72,15 +75,15 @@ def _blocks(n_rows: int, n_cols: int):
         yield slice(start, min(start + step, n_rows))
 
 
-def _sigma(t0: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """``4 * 2**floor(log2 t0) > 2 t0`` per row where ``ok`` (``t0`` normal there), 4 elsewhere; a column."""
-    pow2 = (np.where(ok, t0, 1.0).view(np.int64) & _EXPONENT).view(np.float64)
-    return (4.0 * pow2)[:, None]
+def _sigma_exponent(m: np.ndarray | float, n: int) -> np.ndarray | float:
+    """``k`` with ``2**k >= 2 n exp(m) >= 2 T`` (``m`` the row maximum): no pass over the row finds the
+    scale.  At ``2 n`` times ``T`` rather than 2 times, the remainders ``t - q`` reach ``n 2**-51 T``;
+    their pairwise sum errs by ``~log2(n) n**2 2**-103`` of ``T`` (``2**-67`` at ``n = 10**5``)."""
+    return np.floor(m * _LOG2E) + (n.bit_length() + 2)
 
 
-def _extracted_sum(t: np.ndarray, t0: np.ndarray, ok: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _extracted_sum(t: np.ndarray, sigma: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(Q, R)`` per row: ``Q = sum q`` exact, ``R = sum (t - q)`` (``|t - q| <= ulp(sigma) / 2``); ``w`` scratch."""
-    sigma = _sigma(t0, ok)
     np.add(t, sigma, out=w)
     w -= sigma  # the multiples of ulp(sigma) in t: their sum is exact
     q_sum = w.sum(axis=1)
@@ -104,8 +107,8 @@ def _scale(t: np.ndarray, total: np.ndarray, w: np.ndarray) -> None:
 
 def softmax64(x: np.ndarray, out: np.ndarray) -> np.ndarray:
     """softmax of float64 rows (2-D, longer than ``SHORT_ROW``) into ``out``; returns the indices of the
-    rows left to the caller (``T`` outside ``[1, 2**1020)``, NaN or infinite: their ``out`` rows hold
-    garbage)."""
+    rows left to the caller (``T`` below 1 or NaN, a maximum too large for ``sigma``: their ``out`` rows
+    hold garbage)."""
     n_rows, n = x.shape
     buf = np.empty(min(n_rows, max(1, _BLOCK // n)) * n)
     left = []
@@ -116,11 +119,13 @@ def softmax64(x: np.ndarray, out: np.ndarray) -> np.ndarray:
             idx = xb.argmax(axis=1)
             big = np.exp(xb[rows, idx].astype(_WIDE))  # exp(max) to 2**-63
             np.exp(xb, out=t)
-            t0 = t.sum(axis=1)
-            ok = (t0 >= _LOW) & (t0 < _HIGH)  # NaN: False
+            k = _sigma_exponent(xb[rows, idx], n)
+            fits = k <= _TOP  # NaN: False
+            sigma = np.ldexp(1.0, np.clip(np.where(fits, k, 0), -1000, _TOP).astype(np.int64))[:, None]
             fix = (big - t[rows, idx]).astype(np.float64)  # the maximum's own exp error, exactly enough
-            q_sum, r_sum = _extracted_sum(t, t0, ok, buf[:t.size].reshape(t.shape))
+            q_sum, r_sum = _extracted_sum(t, sigma, buf[:t.size].reshape(t.shape))
             total = q_sum.astype(_WIDE) + (r_sum + fix)
+            ok = fits & (total >= _LOW)  # T NaN: False
             _scale(t, total, buf[:t.size].reshape(t.shape))
             t[rows, idx] = (big / total).astype(np.float64)
             if not ok.all():
@@ -136,18 +141,17 @@ def softmax64_row(row: np.ndarray, out: np.ndarray) -> bool:
     big = _WIDE(row[i])
     if not big <= _ROW_MAX:  # NaN: False
         return False
+    sigma = math.ldexp(1.0, max(-1000, int(_sigma_exponent(float(big), row.shape[0]))))
     np.exp(row, out=out)
-    t0 = float(out.sum())
-    if not t0 >= _LOW:
-        return False
     big = np.exp(big)  # exp(max) to 2**-63
     fix = float(big - _WIDE(out[i]))
-    sigma = math.ldexp(1.0, math.frexp(t0)[1] + 1)  # t0 < 2**e: sigma = 2**(e + 1) > 2 t0
     w = out + sigma
     w -= sigma
     q_sum = float(w.sum())
     np.subtract(out, w, out=w)
     total = _WIDE(q_sum) + (float(w.sum()) + fix)
+    if not total >= _LOW:
+        return False
     recip = float(1 / total)
     out *= recip
     np.multiply(out, float(1 / (_WIDE(recip) * total) - 1), out=w)

@@ -4,7 +4,7 @@ Same mathematics as :mod:`._compensated` (``d_i = fl(x_i - m)`` with its roundin
 error ``e_i`` from TwoSum, ``exp(d + e) ~ exp(d)(1 + e)``), arranged for speed
 (measured: the row reductions, not the arithmetic, dominated short rows).  softmax
 takes it only for the rows that :mod:`._direct_softmax` (``exp(x_i)`` itself, no
-shift to correct) leaves: ``sum exp(x)`` below 1 or beyond ``2**1020``, and blocks
+shift to correct) leaves: ``sum exp(x)`` below 1, a maximum above ~700, and blocks
 of short rows (at most ``SHORT_ROW`` logits).
 
 * no argmax: the maximum's own term ``exp(0) = 1`` stays in the sum.  The sum is
@@ -143,7 +143,7 @@ def compensated(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
     """softmax / log_softmax / logsumexp of float64 rows into ``out``; None: take the general path.
 
     softmax first without the shift (:mod:`._direct_softmax`); the rows it leaves (``sum exp(x)``
-    below 1 or beyond ``2**1020``, NaN, infinities, blocks of short rows) take the shifted kernel here."""
+    below 1, a maximum above ~700, NaN, infinities, blocks of short rows) take the shifted kernel here."""
     if name == "softmax":
         return _softmax(x, out)
     return _shifted(x, name, out)

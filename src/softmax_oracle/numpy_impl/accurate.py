@@ -5,7 +5,7 @@ formulas and rounded once (bfloat16 through round-to-odd, see ``numerics.cast``)
 0.51 ULP.  float64 softmax, log_softmax and logsumexp recover the rounding error of
 ``x_i - max`` and of ``1 + S`` with TwoSum and use ``exp(d + e) ~ exp(d)(1 + e)``, so
 their error does not grow with ``|x_i - max|`` (at most 2 ULP).  softmax of plain
-float32/float64 rows whose ``sum exp(x)`` lies in ``[1, 2**1020)`` (``[2**-900, inf)``
+float32/float64 rows whose ``sum exp(x)`` is at least 1, maximum below ~700 (``[2**-900, inf)``
 for float32) skips the shift instead: ``exp(x_i) / T``, ``T`` summed exactly by
 extraction, the same error without a shift error to recover (:mod:`._direct_softmax`).  Where the terms
 ``exp(x_j - max)`` are subnormal (every other logit ~708 below the maximum), the
