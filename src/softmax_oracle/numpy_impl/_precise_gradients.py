@@ -16,7 +16,8 @@ constant ``g``) cancel exactly:
 (``a`` the coefficients of ``-log_softmax`` in the loss, ``f`` the sample's
 factor).  Rows must have a finite maximum and finite ``g``; ``-inf`` logits give
 ``t = 0``; finite logits whose term underflows even there keep a stand-in
-(:func:`softmax_oracle.numerics.underflow.exp_or_sign`), so that a gradient that rounds to zero has the exact value's sign.
+(:func:`softmax_oracle.numerics.underflow.exp_or_sign`), so that a gradient that rounds to zero has
+the exact value's sign.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from ..numerics.underflow import exp_or_sign
 from ..numerics.eft import fast_two_sum, two_sum
 from ..formats import Format
 
-__all__ = ["softmax_terms", "split_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad", "coefficients"]
+__all__ = ["softmax_terms", "split_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad",
+           "coefficients"]
 
 
 def _column(a: sc.Scaled) -> sc.Scaled:
@@ -163,7 +165,8 @@ def softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
     sm = softmax_terms(rows)
     ref = np.take_along_axis(g, sm.index, axis=-1)
     h = sc.sub(sc.from_float(g), sc.from_float(np.broadcast_to(ref, g.shape)))
-    parts = [sc.sub(sc.mul(h, _column(sc.row_sum(v))), _column(sc.row_sum(sc.mul(h, v)))) for v in split_terms(rows, sm)]
+    parts = [sc.sub(sc.mul(h, _column(sc.row_sum(v))), _column(sc.row_sum(sc.mul(h, v))))
+             for v in split_terms(rows, sm)]
     inner = sc.add(*parts)
     return scaled_to_format(sc.mul(sm.t, sc.div(sc.div(inner, sm.total), sm.total)), fmt)
 

@@ -22,9 +22,10 @@ computed in every format in scaled double-double arithmetic (``numerics.scaled``
 common denominator so that exact cancellations stay exact, and rounded once:
 within 0.5 ULP plus ~2**-100 relative for any ``grad_output`` and logit
 magnitude; a term below ``exp(-10000)`` keeps a stand-in power of two so that a
-gradient that rounds to 0 keeps its sign.  A float64 gradient that is subnormal
-because two logits differ in digits below 2**-960 of their size (a difference of
-exponentials beyond double-double precision) may be off by a few subnormal ULPs.
+gradient that rounds to 0 keeps its sign.  Logits closer than a double-double
+resolves (``[1e-40, 1, 0]``: ``x - max`` is ``-1 + 1e-40`` and ``-1``) share the high
+part of ``x - max`` in the softmax gradient, whose difference of their terms is
+summed apart (``_precise_gradients.split_terms``).
 The other float64 losses, elementwise functions and gradients are
 evaluated in x87 extended precision (``np.longdouble``, 64-bit significand)
 where the platform has it, then rounded once.
