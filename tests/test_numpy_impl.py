@@ -197,6 +197,21 @@ def test_accurate_float64_gradient_that_cancels(fn, x, g):
     assert (err <= 2.0).all(), f"{fn}: x={x!r} g={g!r} got={got!r} err={err!r}"
 
 
+@pytest.mark.parametrize("x", [[1e300, 5.0, 0.0], [1e300, -1e300, -1e300 + 1e284, 7.0], [1e308, -1e308, 0.0],
+                               [0.0, -20000.5, -20000.5 + 2.0**-38]])
+def test_accurate_softmax_gradient_of_dead_terms_is_silent_and_signed(x):
+    """``x - max`` beyond exp's dead end: its low part (5 at ``x - max = 5 - 1e300``) must not reach the
+    expm1 series of ``split_terms`` (it overflowed there), and close logits there are not grouped."""
+    x = np.array([x])
+    g = np.arange(1.0, x.shape[1] + 1)[None]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = accurate.grad.softmax(x, grad_output=g)
+    want = oracle.grad.softmax(x, grad_output=g)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
 def test_accurate_bce_with_logits_gradient_where_prediction_meets_target():
     # (1 - y) sigmoid(x) = pw y sigmoid(-x) to 2**-9: 2.8 ULP through long double.
     x, y, pw = np.array([-1.68353957]), np.array([0.26024714]), np.array([0.52799003])

@@ -99,7 +99,7 @@ def _shared_hi(rows: np.ndarray, d_hi: np.ndarray, d_lo: np.ndarray) -> tuple[np
     with np.errstate(invalid="ignore"):  # -inf - -inf: not joined
         gap = np.diff(xs, axis=-1)
     near = 2 * np.maximum(np.spacing(np.abs(hs[:, 1:])), np.spacing(np.abs(hs[:, :-1])))
-    join = np.isfinite(gap) & (gap <= near)
+    join = np.isfinite(gap) & (gap <= near) & (np.abs(hs[:, 1:]) <= dd.DEAD)  # beyond DEAD: stand-ins, no lo
     if not join.any():
         return d_hi, (d_lo, np.zeros_like(d_lo))
     pos = np.broadcast_to(np.arange(rows.shape[-1]), rows.shape)
@@ -126,9 +126,11 @@ def split_terms(rows: np.ndarray, sm: SoftmaxTerms) -> tuple[sc.Scaled, sc.Scale
     ``sum h_j b_j`` cancels exactly and ``sum h_j c_j``, a sum of numbers with their own exponents,
     keeps the difference.  ``expm1(lo) = lo_hi (1 + p) + lo_lo (1 + lo_hi)`` with ``p = lo_hi / 2 +
     lo_hi**2 / 6 + lo_hi**3 / 24`` (``|lo|`` at most a few ULPs of ``hi``: ``2**-40`` for
-    ``|hi| < 10000``, the omitted terms below ``2**-120`` of it).
+    ``|hi| <= DEAD = 10000``, the omitted terms below ``2**-120`` of it; beyond ``DEAD``, ``lo = 0``).
     """
     d_hi, (lo, lo_err) = _shared_hi(rows, *sm.d)
+    live = np.abs(d_hi) <= dd.DEAD  # beyond it b is 0 or a stand-in (only its sign counts) and lo may be huge
+    lo, lo_err = np.where(live, lo, 0.0), np.where(live, lo_err, 0.0)
     mant, k = exp_or_sign((d_hi, np.zeros_like(lo)), sm.positive)
     b = sc.from_dd(mant, k)
     p = lo * (0.5 + lo * (1 / 6 + lo * (1 / 24)))
