@@ -35,6 +35,7 @@ ROWS64 = [
     ([710.0, 0.0, 2.5], False),  # exp overflows
     ([3.0, np.nan, 1.0], False),  # NaN: the general path answers NaN
     ([3.0, np.inf, 1.0], False),
+    ([-np.inf, -np.inf, -np.inf], False),  # only -inf: NaN
 ]
 
 ROWS32 = [
@@ -44,6 +45,7 @@ ROWS32 = [
     ([710.0, 0.0, -100.0], False),  # float64 exp overflows
     ([1e38, 0.0, -1e38], False),
     ([0.0, -104.0, -110.0], True),  # float32 subnormal and zero results
+    ([-np.inf, -np.inf, -np.inf], False),
 ]
 
 
