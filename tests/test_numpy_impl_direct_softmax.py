@@ -13,10 +13,11 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
 from softmax_oracle import exact, oracle, ulp
+from softmax_oracle.errors import PrecisionExhausted
 from softmax_oracle.formats import FLOAT32, FLOAT64
 from softmax_oracle.numpy_impl import _direct_softmax, accurate
 
@@ -116,3 +117,32 @@ def test_random_rows_within_budget(seed, n, scale, rows, dtype):
     x = rng.standard_normal((rows, min(n, 40) if rows == 70 else n)) * scale
     x[::2] -= 700.0 if dtype == np.float64 else 650.0
     _check(x.astype(dtype))
+
+
+def _mixed_rows(rng, dtype, rows, n):
+    """Rows mixing any bit pattern of the format, normal logits (x 1, 30, 700), small integers (ties)
+    and ``-inf``, scaled by a power of two; NaN and ``+inf`` become ``-inf``; a finite maximum per row."""
+    kind = rng.integers(0, 4, (rows, n))
+    width = np.uint64 if dtype == np.float64 else np.uint32
+    bits = rng.integers(0, np.iinfo(width).max, (rows, n), dtype=np.uint64).astype(width)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN patterns widened, scalings beyond the range
+        x = np.where(kind == 0, bits.view(dtype).astype(np.float64),
+                     np.where(kind == 1, rng.standard_normal((rows, n)) * rng.choice([1.0, 30.0, 700.0]),
+                              np.where(kind == 2, -np.inf, rng.integers(-3, 4, (rows, n)))))
+        x = (x * rng.choice([1.0, 2.0**-30, 2.0**8])).astype(dtype)
+    x[~(np.isfinite(x) | (x == -np.inf))] = -np.inf
+    x[:, 0] = np.where(np.isfinite(x.max(axis=1)), x[:, 0], 0)
+    return x
+
+
+@settings(deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), dtype=st.sampled_from([np.float64, np.float32]),
+       shape=st.sampled_from([(1, 40), (3, 40), (2, 100)]))
+def test_mixed_long_rows_within_budget(seed, dtype, shape):
+    """Rows of more than 32 logits take the unshifted kernels in blocks too (the budget tests above use
+    rows of at most 7): bit patterns, ties, masks and huge spreads there."""
+    x = _mixed_rows(np.random.default_rng(seed), dtype, *shape)
+    try:
+        _check(x[0] if shape[0] == 1 else x)
+    except PrecisionExhausted:
+        reject()
