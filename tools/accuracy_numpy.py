@@ -9,7 +9,9 @@ grad_output (any finite bit pattern or normal values), losses with weights,
 label smoothing (0, 0.125, 1) and probability targets.  Examples the oracle
 cannot decide (PrecisionExhausted) are skipped.  Prints a Markdown table of the
 max ULP error, then one of zero-sign errors (a zero whose sign is not the exact
-value's, where the exact value is not 0).
+value's, where the exact value is not 0).  Two more rows: softmax on rows of 33-79 normal logits (x 1,
+3, 10, 30, 300; float64 and float32), and the float64 softmax gradient of rows with near-equal logits
+(0, a tiny value and a multiple of it, optionally shifted by an integer logit, integer grad_output).
 """
 import sys, warnings, numpy as np
 warnings.simplefilter("ignore")
@@ -82,13 +84,28 @@ for it in range(N):
             rec((fmt.name, "grad." + fn), getattr(accurate.grad, fn)(xx, grad_output=gg), getattr(exact.grad, fn)(xx, grad_output=gg), fmt)
         except PrecisionExhausted:
             pass
+# softmax on rows of 33-79 logits (the unshifted kernel of the fast path: the first row alone, the
+# other three as a block), and the softmax gradient of logits closer than a double-double resolves.
+for it in range(N // 5):
+    for fmt in FORMATS[:2]:
+        x = round_to_format(rng.standard_normal((4, int(rng.integers(33, 80)))) * [1, 3, 10, 30, 300][it % 5], fmt)
+        got = np.concatenate([accurate.softmax(x[0])[None], accurate.softmax(x[1:])])
+        rec((fmt.name, "softmax, rows of 33-79"), got, exact.softmax(x), fmt)
+    n = int(rng.integers(3, 8))
+    x = rng.integers(-3, 4, n).astype(float)
+    k = rng.integers(0, n, 3)
+    tiny = rng.choice([1e-40, 1e-300, 1e-322, 2.0**-52, 1e-20])
+    x[k] = np.array([0.0, tiny, tiny * rng.integers(1, 4)]) + x[k[0]] * rng.integers(0, 2)
+    g = rng.integers(-2, 3, n).astype(float)
+    rec((FORMATS[0].name, "grad.softmax, near-equal logits"), accurate.grad.softmax(x[None], grad_output=g[None]),
+        exact.grad.softmax(x[None], grad_output=g[None]), FORMATS[0])
 names = sorted({k[1] for k in worst}, key=lambda s: (s.startswith("grad."), s))
 print("| function | float64 | float32 | float16 | bfloat16 |")
 print("|---|---|---|---|---|")
 for nm in names:
-    print(f"| {nm} | " + " | ".join(f"{worst.get((f, nm), float('nan')):.3f}" for f in ("float64", "float32", "float16", "bfloat16")) + " |")
+    print(f"| {nm} | " + " | ".join(f"{worst[f, nm]:.3f}" if (f, nm) in worst else "-" for f in ("float64", "float32", "float16", "bfloat16")) + " |")
 print()
 print("| zero-sign errors | float64 | float32 | float16 | bfloat16 |")
 print("|---|---|---|---|---|")
 for nm in names:
-    print(f"| {nm} | " + " | ".join(str(signs.get((f, nm), 0)) for f in ("float64", "float32", "float16", "bfloat16")) + " |")
+    print(f"| {nm} | " + " | ".join(str(signs[f, nm]) if (f, nm) in signs else "-" for f in ("float64", "float32", "float16", "bfloat16")) + " |")

@@ -15,6 +15,11 @@ scaled
     Double-doubles with their own integer exponent (no under- or overflow).
 cast
     One rounding of float64 arrays to float32, float16 and bfloat16.
+underflow
+    Row sums of exponential terms below the float64 range, and stand-ins that keep the
+    sign of a term that underflows even in scaled arithmetic (the accurate tier's).
+lse_refine
+    float64 logsumexp refined in double-double where ``m + log S`` cancels (the accurate tier's).
 enclosure
     The certified layer's value type, ``Enclosure(hi, lo, rad, exp)``, and
     ``round_enclosure``, the rounding test of the fast phase.

@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..numerics.eft import extract_sum, two_sum, two_sum_error
-from ._lse_cancel import refine_cancelled
+from ..numerics.lse_refine import refine_cancelled
 from ._rowmax import RowMax, row_max
-from ._tiny_rest import THRESHOLD, log_softmax_at_max, logsumexp_small
+from ..numerics.underflow import THRESHOLD
+from ._tiny_rest import log_softmax_at_max, logsumexp_small
 
 __all__ = ["CompensatedKernels"]
 

@@ -2,7 +2,10 @@
 
 Same mathematics as :mod:`._compensated` (``d_i = fl(x_i - m)`` with its rounding
 error ``e_i`` from TwoSum, ``exp(d + e) ~ exp(d)(1 + e)``), arranged for speed
-(measured: the row reductions, not the arithmetic, dominated short rows):
+(measured: the row reductions, not the arithmetic, dominated short rows).  softmax
+takes it only for the rows that :mod:`._direct_softmax` (``exp(x_i)`` itself, no
+shift to correct) leaves: ``sum exp(x)`` below 1, a maximum above ~700, and blocks
+of short rows (at most ``SHORT_ROW`` logits).
 
 * no argmax: the maximum's own term ``exp(0) = 1`` stays in the sum.  The sum is
   extracted (``sigma = 2**k >= 2 n >= 2 T``, ``q = (t + sigma) - sigma``), so ``Q = sum q``
@@ -45,7 +48,8 @@ import numpy as np
 
 from ..numerics.eft import two_prod
 from ._compensated import CompensatedKernels
-from ._lse_cancel import refine_cancelled
+from ._direct_softmax import WIDE_ENOUGH, softmax64, softmax64_row
+from ..numerics.lse_refine import refine_cancelled
 
 __all__ = ["SHORT_ROW", "compensated", "row_max"]
 
@@ -136,7 +140,33 @@ def _finish(name: str, x: np.ndarray, m: np.ndarray, d: np.ndarray, e: np.ndarra
 
 
 def compensated(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
-    """softmax / log_softmax / logsumexp of float64 rows into ``out``; None: take the general path."""
+    """softmax / log_softmax / logsumexp of float64 rows into ``out``; None: take the general path.
+
+    softmax first without the shift (:mod:`._direct_softmax`); the rows it leaves (``sum exp(x)``
+    below 1, a maximum above ~700, NaN, infinities, blocks of short rows) take the shifted kernel here."""
+    if name == "softmax":
+        return _softmax(x, out)
+    return _shifted(x, name, out)
+
+
+def _softmax(x: np.ndarray, out: np.ndarray) -> bool | None:
+    if not WIDE_ENOUGH:
+        return _shifted(x, "softmax", out)
+    if x.shape[0] == 1:
+        return True if softmax64_row(x[0], out[0]) else _one_row(x, "softmax", out)
+    if x.shape[1] <= SHORT_ROW:  # exp(max) in long double per row (~50 ns) would cost more than the shift
+        return _shifted(x, "softmax", out)
+    left = softmax64(x, out)
+    if left.size:
+        rows = np.empty((left.size, x.shape[1]))
+        if not _shifted(x[left], "softmax", rows):
+            return None
+        out[left] = rows
+    return True
+
+
+def _shifted(x: np.ndarray, name: str, out: np.ndarray) -> bool | None:
+    """The shifted kernel: ``d = x - max`` with its TwoSum error ``e``."""
     if x.shape[0] == 1:
         return _one_row(x, name, out)
     m = row_max(x)

@@ -25,6 +25,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from ._direct_softmax import softmax32, softmax32_row
 from ._fast_compensated import SHORT_ROW, compensated, row_max
 from ._tiny_rest import negative_zero_at_max
 
@@ -164,14 +165,30 @@ def _stable(name: str):
     return run
 
 
+def _softmax32(x: np.ndarray, out: np.ndarray) -> bool | None:
+    """float32 softmax without the shift (:mod:`._direct_softmax`), the rows it leaves shifted."""
+    if x.shape[0] == 1:
+        left = np.zeros(0 if softmax32_row(x[0], out[0]) else 1, dtype=np.intp)
+    else:
+        left = softmax32(x, out)
+    if left.size:
+        rows = np.empty((left.size, x.shape[1]), dtype=out.dtype)
+        with np.errstate(over="ignore"):  # x - m overflowing to -inf: exp gives 0, the answer
+            if not _stable_softmax(x[left], rows, np.dtype(np.float64)):
+                return None
+        out[left] = rows
+    return True
+
+
 def _accurate(name: str):
     def run(x: np.ndarray, out: np.ndarray) -> bool | None:
         if x.dtype == np.float64:
             return compensated(x, name, out)
         # float32: float64 inside, one rounding at the end (NumPy's float32 exp is off by 2 ULP).
-        wide = np.dtype(np.float64)
+        if name == "softmax":
+            return _softmax32(x, out)
         with np.errstate(over="ignore"):  # log_softmax below -3.4e38: the cast to float32 rounds to -inf
-            return _stable_softmax(x, out, wide) if name == "softmax" else _log1p_rest(x, name, out, wide)
+            return _log1p_rest(x, name, out, np.dtype(np.float64))
     return run
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..numerics import scaled as sc
 from ._rounding import scaled_to_format
-from ._precise_gradients import exp_or_sign
+from ..numerics.underflow import exp_or_sign
 from ..formats import Format
 
 __all__ = ["bce_with_logits_grad"]

@@ -16,7 +16,8 @@ constant ``g``) cancel exactly:
 (``a`` the coefficients of ``-log_softmax`` in the loss, ``f`` the sample's
 factor).  Rows must have a finite maximum and finite ``g``; ``-inf`` logits give
 ``t = 0``; finite logits whose term underflows even there keep a stand-in
-(:func:`exp_or_sign`), so that a gradient that rounds to zero has the exact value's sign.
+(:func:`softmax_oracle.numerics.underflow.exp_or_sign`), so that a gradient that rounds to zero has
+the exact value's sign.
 """
 
 from __future__ import annotations
@@ -27,35 +28,13 @@ import numpy as np
 
 from ..numerics import scaled as sc
 from ._rounding import scaled_to_format
-from ..numerics.double_double import exp_scaled
-from ..numerics.eft import two_sum
+from ..numerics import double_double as dd
+from ..numerics.underflow import exp_or_sign
+from ..numerics.eft import fast_two_sum, two_sum
 from ..formats import Format
 
-__all__ = ["exp_or_sign", "softmax_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad", "coefficients"]
-
-
-_FAR = -(1 << 36)  # lowest exponent of a stand-in: products of three stay above sc.ZERO_EXP = -2**40
-
-
-def exp_or_sign(d: tuple[np.ndarray, np.ndarray], positive: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray], np.ndarray]:
-    """``exp_scaled(d)``, except that where ``positive`` (the exact value is not 0: a finite logit) and
-    ``exp_scaled`` gave 0 (``d < -10000``, or ``x - m`` overflowed to ``-inf``), the result is
-    ``2**k``, ``k = floor(d / ln 2)`` clipped to ``-2**36``.
-
-    Such a term is below ``2**-14000``: every result it reaches rounds to a zero, whose sign is
-    all that is left to get right.  A 0 in its place loses that sign (``g t_i / T`` with
-    ``g < 0`` gave ``+0.0``); the stand-in keeps it, and its size orders it with the other
-    tiny terms (to a factor of 2), which decides the sign of a sum of them.
-    """
-    (hi, lo), k = exp_scaled(d)
-    far = positive & (hi == 0)
-    if far.any():
-        with np.errstate(invalid="ignore", over="ignore"):  # d = -inf: the clip decides
-            exponent = np.floor(np.nan_to_num(d[0], neginf=-np.inf) * (1 / np.log(2.0)))
-        exponent = np.maximum(np.where(np.isfinite(exponent), exponent, _FAR), _FAR).astype(np.int64)
-        hi = np.where(far, 1.0, hi)
-        k = np.where(far, exponent, k)
-    return (hi, lo), k
+__all__ = ["softmax_terms", "split_terms", "logsumexp_grad", "log_softmax_grad", "softmax_grad", "class_grad",
+           "coefficients"]
 
 
 def _column(a: sc.Scaled) -> sc.Scaled:
@@ -82,12 +61,15 @@ def _sum_without(a: sc.Scaled, index: np.ndarray) -> sc.Scaled:
 
 
 class SoftmaxTerms(NamedTuple):
-    """``t = exp(x - max)`` per element, ``rest = sum_{j != argmax} t_j`` and ``total = 1 + rest`` per row."""
+    """``t = exp(x - max)`` per element, ``rest = sum_{j != argmax} t_j`` and ``total = 1 + rest`` per row;
+    ``d = x - max`` exactly (a double-double) and ``positive`` (a finite logit: ``t > 0``)."""
 
     t: sc.Scaled
     rest: sc.Scaled
     total: sc.Scaled
     index: np.ndarray
+    d: tuple[np.ndarray, np.ndarray]
+    positive: np.ndarray
 
 
 def softmax_terms(rows: np.ndarray) -> SoftmaxTerms:
@@ -97,10 +79,63 @@ def softmax_terms(rows: np.ndarray) -> SoftmaxTerms:
     with np.errstate(invalid="ignore", over="ignore"):  # -inf - m: the term is 0 (exp_scaled's dead end)
         d_hi, d_lo = two_sum(rows, -m)
     d_lo = np.where(np.isfinite(d_hi), d_lo, 0.0)
-    mant, k = exp_or_sign((d_hi, d_lo), np.isfinite(rows))
+    positive = np.isfinite(rows)
+    mant, k = exp_or_sign((d_hi, d_lo), positive)
     t = sc.from_dd(mant, k)
     rest = _sum_without(t, index)
-    return SoftmaxTerms(t, rest, sc.add(rest, sc.from_float(np.ones(index.shape))), index)
+    return SoftmaxTerms(t, rest, sc.add(rest, sc.from_float(np.ones(index.shape))), index, (d_hi, d_lo), positive)
+
+
+def _shared_hi(rows: np.ndarray, d_hi: np.ndarray, d_lo: np.ndarray) -> tuple[np.ndarray, dd.DD]:
+    """``x - max = hi + lo`` (``lo`` a double-double) with one ``hi`` for logits closer than 2 ULPs of it.
+
+    Rounded to nearest, ``x_a - max`` and ``x_b - max`` get different ``d_hi`` when a rounding boundary
+    falls between them, however close they are (``x - 4`` at ``x = 2**-52`` is a midpoint).  Sorted, each
+    logit within ``2 ulp(d_hi)`` of the previous one joins its group, and takes the group's first
+    ``hi``: ``x - max = hi_ref + (lo_ref + (x - x_ref))``, exactly (TwoSum twice).
+    """
+    order = np.argsort(rows, axis=-1, kind="stable")
+    xs, hs, ls = (np.take_along_axis(v, order, axis=-1) for v in (rows, d_hi, d_lo))
+    with np.errstate(invalid="ignore"):  # -inf - -inf: not joined
+        gap = np.diff(xs, axis=-1)
+    near = 2 * np.maximum(np.spacing(np.abs(hs[:, 1:])), np.spacing(np.abs(hs[:, :-1])))
+    join = np.isfinite(gap) & (gap <= near) & (np.abs(hs[:, 1:]) <= dd.DEAD)  # beyond DEAD: stand-ins, no lo
+    if not join.any():
+        return d_hi, (d_lo, np.zeros_like(d_lo))
+    pos = np.broadcast_to(np.arange(rows.shape[-1]), rows.shape)
+    start = np.maximum.accumulate(np.where(np.pad(join, ((0, 0), (1, 0))), 0, pos), axis=-1)
+    ref_x, ref_h, ref_l = (np.take_along_axis(v, start, axis=-1) for v in (xs, hs, ls))
+    with np.errstate(invalid="ignore"):  # -inf logits (their own reference): the term is 0 anyway
+        delta, delta_err = two_sum(xs, -ref_x)
+        lo, lo_err = two_sum(ref_l, delta)
+    lo_err = np.where(np.isfinite(lo_err + delta_err), lo_err + delta_err, 0.0)
+    lo = np.where(np.isfinite(lo), lo, 0.0)
+    out = [np.empty_like(d_hi) for _ in range(3)]
+    for o, v in zip(out, (ref_h, lo, lo_err)):
+        np.put_along_axis(o, order, v, axis=-1)
+    return out[0], (out[1], out[2])
+
+
+def split_terms(rows: np.ndarray, sm: SoftmaxTerms) -> tuple[sc.Scaled, sc.Scaled]:
+    """``t = b + c`` with ``b = exp(hi)`` and ``c = b expm1(lo)`` (``x - max = hi + lo``, :func:`_shared_hi`).
+
+    Logits that differ by less than a double-double resolves (``[1e-40, 1, 0]``: ``x - max`` is
+    ``-1 + 1e-40`` and ``-1``) have equal ``t`` to 106 bits, and a difference of them (``sum h_j t_j``
+    in the softmax gradient) was lost: 0 for an exact ``-2.4e-41`` (5e15 ULP), a few subnormal ULPs
+    where the logits are subnormal.  Such logits share ``hi``, hence ``b`` bit for bit, so that
+    ``sum h_j b_j`` cancels exactly and ``sum h_j c_j``, a sum of numbers with their own exponents,
+    keeps the difference.  ``expm1(lo) = lo_hi (1 + p) + lo_lo (1 + lo_hi)`` with ``p = lo_hi / 2 +
+    lo_hi**2 / 6 + lo_hi**3 / 24`` (``|lo|`` at most a few ULPs of ``hi``: ``2**-40`` for
+    ``|hi| <= DEAD = 10000``, the omitted terms below ``2**-120`` of it; beyond ``DEAD``, ``lo = 0``).
+    """
+    d_hi, (lo, lo_err) = _shared_hi(rows, *sm.d)
+    live = np.abs(d_hi) <= dd.DEAD  # beyond it b is 0 or a stand-in (only its sign counts) and lo may be huge
+    lo, lo_err = np.where(live, lo, 0.0), np.where(live, lo_err, 0.0)
+    mant, k = exp_or_sign((d_hi, np.zeros_like(lo)), sm.positive)
+    b = sc.from_dd(mant, k)
+    p = lo * (0.5 + lo * (1 / 6 + lo * (1 / 24)))
+    em1 = fast_two_sum(lo, lo * p + lo_err * (1 + lo))
+    return b, sc.mul(b, sc.from_dd(em1))
 
 
 def _numerator(u: sc.Scaled, v: sc.Scaled, sm: SoftmaxTerms) -> sc.Scaled:
@@ -126,11 +161,15 @@ def log_softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray
 
 
 def softmax_grad(rows: np.ndarray, g: np.ndarray, fmt: Format) -> np.ndarray:
-    """``t_i (h_i T - sum_j h_j t_j) / T**2`` with ``h = g - g[argmax]`` (exactly 0 for a constant ``g``)."""
+    """``t_i (h_i T - sum_j h_j t_j) / T**2`` with ``h = g - g[argmax]`` (exactly 0 for a constant ``g``),
+    the bracket in two parts, ``t = b + c`` (:func:`split_terms`): ``(h_i B - sum h_j b_j) + (h_i C -
+    sum h_j c_j)`` with ``B = sum b``, ``C = sum c``."""
     sm = softmax_terms(rows)
     ref = np.take_along_axis(g, sm.index, axis=-1)
     h = sc.sub(sc.from_float(g), sc.from_float(np.broadcast_to(ref, g.shape)))
-    inner = sc.sub(sc.mul(h, sm.total), _column(sc.row_sum(sc.mul(h, sm.t))))
+    parts = [sc.sub(sc.mul(h, _column(sc.row_sum(v))), _column(sc.row_sum(sc.mul(h, v))))
+             for v in split_terms(rows, sm)]
+    inner = sc.add(*parts)
     return scaled_to_format(sc.mul(sm.t, sc.div(sc.div(inner, sm.total), sm.total)), fmt)
 
 

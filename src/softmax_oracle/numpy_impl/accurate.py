@@ -4,7 +4,10 @@ float16, bfloat16 and float32 results are computed in float64 with the stable
 formulas and rounded once (bfloat16 through round-to-odd, see ``numerics.cast``): at most
 0.51 ULP.  float64 softmax, log_softmax and logsumexp recover the rounding error of
 ``x_i - max`` and of ``1 + S`` with TwoSum and use ``exp(d + e) ~ exp(d)(1 + e)``, so
-their error does not grow with ``|x_i - max|`` (at most 2 ULP).  Where the terms
+their error does not grow with ``|x_i - max|`` (at most 2 ULP).  softmax of plain
+float32/float64 rows whose ``sum exp(x)`` is at least 1, maximum below ~700 (``[2**-900, inf)``
+for float32) skips the shift instead: ``exp(x_i) / T``, ``T`` summed exactly by
+extraction, the same error without a shift error to recover (:mod:`._direct_softmax`).  Where the terms
 ``exp(x_j - max)`` are subnormal (every other logit ~708 below the maximum), the
 results that are their sum itself (log_softmax at the maximum, logsumexp near 0)
 take the sum from the double-double exponential instead, lifted out of the
@@ -19,9 +22,10 @@ computed in every format in scaled double-double arithmetic (``numerics.scaled``
 common denominator so that exact cancellations stay exact, and rounded once:
 within 0.5 ULP plus ~2**-100 relative for any ``grad_output`` and logit
 magnitude; a term below ``exp(-10000)`` keeps a stand-in power of two so that a
-gradient that rounds to 0 keeps its sign.  A float64 gradient that is subnormal
-because two logits differ in digits below 2**-960 of their size (a difference of
-exponentials beyond double-double precision) may be off by a few subnormal ULPs.
+gradient that rounds to 0 keeps its sign.  Logits closer than a double-double
+resolves (``[1e-40, 1, 0]``: ``x - max`` is ``-1 + 1e-40`` and ``-1``) share the high
+part of ``x - max`` in the softmax gradient, whose difference of their terms is
+summed apart (``_precise_gradients.split_terms``).
 The other float64 losses, elementwise functions and gradients are
 evaluated in x87 extended precision (``np.longdouble``, 64-bit significand)
 where the platform has it, then rounded once.

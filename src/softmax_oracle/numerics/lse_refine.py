@@ -1,5 +1,7 @@
 """float64 logsumexp where ``m + log S`` cancels: ``S`` and ``log S`` to double-double precision.
 
+(The accurate NumPy tier's refinement, moved here from ``numpy_impl._lse_cancel``, issue 12.)
+
 ``logsumexp = m + L`` with ``L = log S >= 0``.  When ``m < 0`` is close to
 ``-L`` (logits near ``-log n``, e.g. a near-tie row around ``-2.48`` of
 length 8) the sum cancels, and any relative error of ``L`` (NumPy's ``exp``
@@ -9,7 +11,7 @@ those rows (``m < 0`` and ``|m + L| < 2 L``: an error of a few ULPs of ``L``
 would be more than an ULP of the result) the row is recomputed in
 double-double:
 
-    S   = 1 + T                            (T: ._tiny_rest.lifted_rest with no lift: exact
+    S   = 1 + T                            (T: .underflow.lifted_rest with no lift: exact
                                             differences, double-double exponentials, ExtractVector)
     L0  = log(S_hi)                        (NumPy: only a first guess)
     r   = S exp(-L0) - 1                   (double-double; |r| about 2**-52)
@@ -25,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..numerics import double_double as dd
-from ..numerics.eft import two_sum
-from ._tiny_rest import lifted_rest
+from . import double_double as dd
+from .eft import two_sum
+from .underflow import lifted_rest
 
 __all__ = ["refine_cancelled"]
 
