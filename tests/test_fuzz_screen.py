@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from softmax_oracle import fuzz
-from softmax_oracle._fuzz_screen import fallback_possible, narrow_midpoints, oracle_values, scores_and_bounds
+from softmax_oracle._fuzz_screen import (fallback_possible, narrow_midpoints, oracle_values, scores_and_bounds,
+                                         wrong_class)
 from softmax_oracle.candidates import FUNCTIONS
 from softmax_oracle.compare import compare, reference
 from softmax_oracle.errors import OracleError
@@ -59,6 +60,15 @@ def test_narrow_midpoints(dtype, value, midpoint):
     assert bool(narrow_midpoints(np.array([value]), format_of(dtype))[0]) is midpoint
 
 
+@pytest.mark.parametrize("dtype", ["float64", *NARROW])
+def test_wrong_class_is_class_mismatches_without_zero_signs(dtype):
+    fmt = format_of(dtype)
+    values = np.array([0.0, -0.0, 1.0, -2.5, np.inf, -np.inf, np.nan, 1e-300, 6e4]).astype(fmt.dtype)
+    got, rounded = (a.reshape(-1) for a in np.meshgrid(values, values))
+    expected = class_mismatches(got, rounded, zero_sign=False) != 0
+    assert np.array_equal(wrong_class(got, rounded), expected)
+
+
 def _nudged(rounded: np.ndarray, steps: list[int]) -> np.ndarray:
     """``rounded`` moved by ``steps`` float steps (kept finite; NaNs kept)."""
     fmt = format_of(rounded.dtype)
@@ -88,6 +98,7 @@ def test_the_bounds_hold_and_the_rounded_values_are_the_oracles(dtype, data):
     assert _same_bits(rounded, ref.rounded)
     got = _nudged(rounded, data.draw(_STEPS, label="steps"))
     wrong = class_mismatches(got, rounded, zero_sign=False) != 0
+    assert np.array_equal(wrong_class(got, rounded), wrong)
     scores, bounds, fallback = scores_and_bounds(got, rounded, r64, wrong, fmt)
     right = ~wrong
     with np.errstate(invalid="ignore"):

@@ -55,9 +55,9 @@ import numpy as np
 from .errors import OracleError
 from .formats import Format
 from .numerics.cast import round_to_format
-from .ulp import binade_ambiguous, ulp_distance, ulp_error_float64
+from .ulp import ulp_distance
 
-__all__ = ["oracle_values", "narrow_midpoints", "scores_and_bounds", "fallback_possible"]
+__all__ = ["oracle_values", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
 
 _SLACK = 1 + 2.0**-50  # relative slack of the float64 bounds
 _SAFE_MAGNITUDE = 2.0**26  # finite inputs below this keep every exact value within MPFR's exponent range
@@ -102,41 +102,78 @@ def narrow_midpoints(r64: np.ndarray, fmt: Format) -> np.ndarray:
     return live & (np.fmod(t, 2.0) == 1.0)
 
 
+def wrong_class(got: np.ndarray, rounded: np.ndarray) -> np.ndarray:
+    """Where ``got`` is of another class than ``rounded``: what :func:`~softmax_oracle.ulp.class_mismatches` flags, zero signs aside.
+
+    NaN against a number (either way), an infinity against a finite value
+    (either way) or against the other infinity.
+    """
+    with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
+        g, r = got.astype(np.float64), rounded.astype(np.float64)
+    return (np.isnan(g) != np.isnan(r)) | ((np.isinf(g) | np.isinf(r)) & (g != r))
+
+
+def _narrow_errors(g: np.ndarray, r: np.ndarray, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~softmax_oracle.ulp.ulp_error_float64` ``(g, r)`` at the elements of the right class, and where ``r`` leaves the binade open.
+
+    Both float64 arrays; the right class of ``(g, r)`` is that of ``g`` against
+    the format's rounding of ``r``: the same NaN or infinity scores 0, an
+    infinity for a finite ``r`` (past the overflow threshold) 0.5.
+    """
+    a = np.abs(r)
+    mantissa, exponent = np.frexp(a)
+    e = exponent.astype(np.int64) - 1
+    e = np.where(a == 0, fmt.emin, e)
+    with np.errstate(invalid="ignore"):  # inf - inf: a special value, set below
+        error = np.ldexp(np.abs(g - r), fmt.precision - 1 - np.maximum(e, fmt.emin))
+    special = ~np.isfinite(g)
+    if special.any():
+        error = np.where(special, np.where(np.isfinite(r), 0.5, 0.0), error)
+    threshold = (2 - 2.0**-fmt.precision) * 2.0**fmt.emax
+    open_binade = ((mantissa == 0.5) & (e > fmt.emin) & np.isfinite(a)) | (a == threshold)
+    return error, open_binade
+
+
 def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | None, wrong: np.ndarray,
-                      fmt: Format) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                      fmt: Format, *, fallback: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per element: the search's target score, an upper bound on the exact ULP error, and on the fallback one.
 
     ``(score, bound, fallback)``.  ``fallback`` bounds ``|y - r| / ulp(r)``, the
     error :func:`~softmax_oracle.compare.compare` reports when its exact
     reference falls back to the correctly rounded values ``r`` (see
-    :func:`~softmax_oracle.compare.reference`).  ``wrong`` marks the elements of the
-    wrong class (score 0, bounds ``-inf``); a NaN bound is ``inf``.  ``r64``
-    is required for a format narrower than float64.
+    :func:`~softmax_oracle.compare.reference`); ``None`` unless asked for.
+    ``wrong`` marks the elements of the wrong class (score 0, bounds
+    ``-inf``); a NaN bound is ``inf``.  ``r64`` is required for a format
+    narrower than float64.
     """
+    with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
+        g, r = got.astype(np.float64), rounded.astype(np.float64)
+    last = None
     if fmt.precision <= 24:
         if r64 is None:
             raise ValueError("narrow formats need the float64 correctly rounded values")
-        score = ulp_error_float64(got, r64)
-        true_bound = np.where(binade_ambiguous(r64, fmt), 2 * score, score) * _SLACK + 2.0**-29
-        with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
-            fallback = ulp_error_float64(got, rounded.astype(np.float64)) * _SLACK
+        score, open_binade = _narrow_errors(g, r64, fmt)
+        true_bound = np.where(open_binade, 2 * score, score) * _SLACK + 2.0**-29
+        if fallback:
+            last = _narrow_errors(g, r, fmt)[0] * _SLACK
     else:
-        aligned = np.where(wrong, rounded, got).astype(got.dtype)  # mismatched elements set equal, as compare does
-        distance = np.asarray(ulp_distance(aligned, rounded), dtype=np.uint64).reshape(got.shape)
+        g = np.where(wrong, r, g)  # mismatched elements set equal, as compare does
+        distance = np.asarray(ulp_distance(g, r), dtype=np.uint64).reshape(got.shape)
         score = distance.astype(np.float64)
-        g = np.abs(aligned.astype(np.float64))
-        r = np.abs(rounded.astype(np.float64))
-        _, exponent = np.frexp(r)
-        e = np.where(r == 0, fmt.emin, exponent.astype(np.int64) - 1)
-        unit = np.ldexp(1.0, np.maximum(e, fmt.emin) - fmt.precision + 1)  # ulp(r); ulp(0) the least subnormal
+        g, r = np.abs(g), np.abs(r)
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, inf / inf where d = 0 (then e <= 1/2)
             m = np.maximum(g, r)
             step = m - np.nextafter(m, 0.0)
             gap = np.where(r == 0, 2.0**-1074, r - np.nextafter(r, 0.0))
             true_bound = np.where(distance == 0, 0.5, score * (step / gap) * _SLACK + 0.5)
-            fallback = np.where(distance == 0, 0.0, score * (step / unit) * _SLACK)
-    bound, fallback = (np.where(wrong, -np.inf, np.where(np.isnan(b), np.inf, b)) for b in (true_bound, fallback))
-    return np.where(wrong, 0.0, score), bound, fallback
+            if fallback:
+                _, exponent = np.frexp(r)
+                e = np.where(r == 0, fmt.emin, exponent.astype(np.int64) - 1)
+                unit = np.ldexp(1.0, np.maximum(e, fmt.emin) - fmt.precision + 1)  # ulp(r); ulp(0) least subnormal
+                last = np.where(distance == 0, 0.0, score * (step / unit) * _SLACK)
+    bound, last = (None if b is None else np.where(wrong, -np.inf, np.where(np.isnan(b), np.inf, b))
+                   for b in (true_bound, last))
+    return np.where(wrong, 0.0, score), bound, last
 
 
 def fallback_possible(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:

@@ -51,7 +51,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from .candidates import Implementation, resolve
-from ._fuzz_screen import fallback_possible, oracle_values, scores_and_bounds
+from ._fuzz_screen import fallback_possible, oracle_values, scores_and_bounds, wrong_class
 from .compare import (ClassMismatch, Comparison, check_output, compare_output, exact_elements, exact_reference,
                       literal)
 from .errors import InvalidInput, OracleError
@@ -59,7 +59,7 @@ from .formats import Format, format_of
 from .oracle._evaluate import check_engine
 from .regimes import check_count, check_regime, from_ordered
 from .strategies import arguments
-from .ulp import class_mismatches, ordered, ulp_error
+from .ulp import ordered, ulp_error
 
 __all__ = ["FuzzResult", "FuzzProgress", "search", "call_arguments", "snippet", "DEFAULT_DATABASE", "STOP_REASONS",
            "search_settings"]
@@ -204,17 +204,16 @@ class _Tracker:
     def _measure(self, got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | None, args: tuple[Any, ...],
                  kwargs: dict[str, Any]) -> bool:
         """Score the example, compare it exactly if it can change the result; False if the exact reference failed."""
-        wrong = class_mismatches(got, rounded, zero_sign=False) != 0
+        wrong = wrong_class(got, rounded)
         screened = r64 is not None or self.fmt.precision > 24
         score = 0.0
         exact = not screened or (wrong.any() and len(self.mismatches) < _KEPT)
         if screened:
-            scores, bounds, fallback = scores_and_bounds(got, rounded, r64, wrong, self.fmt)
+            possible = fallback_possible(args, kwargs)  # compare may measure against the rounded values
+            scores, bounds, fallback = scores_and_bounds(got, rounded, r64, wrong, self.fmt, fallback=possible)
             score = float(scores.max()) if scores.size else 0.0
-            if fallback_possible(args, kwargs):  # compare may measure against the rounded values: bound both
+            if fallback is not None:
                 bounds = np.maximum(bounds, fallback)
-            else:
-                fallback = np.full(fallback.shape, -np.inf)
             exact = exact or not self._no_worse(got, bounds, fallback, args, kwargs)
         if exact:
             try:
@@ -231,7 +230,7 @@ class _Tracker:
         target(_MISMATCH_SCORE if wrong.any() else score, label="ulp_error")
         return True
 
-    def _no_worse(self, got: np.ndarray, bounds: np.ndarray, fallback: np.ndarray, args: tuple[Any, ...],
+    def _no_worse(self, got: np.ndarray, bounds: np.ndarray, fallback: np.ndarray | None, args: tuple[Any, ...],
                   kwargs: dict[str, Any]) -> bool:
         """Whether the example's reported ULP error is proven ``<= self.best`` (it cannot change the result).
 
@@ -243,7 +242,7 @@ class _Tracker:
         over = np.flatnonzero(bounds > self.best)
         if over.size == 0:
             return True
-        if over.size > _PARTIAL or np.any(fallback.reshape(-1)[over] > self.best):
+        if over.size > _PARTIAL or (fallback is not None and np.any(fallback.reshape(-1)[over] > self.best)):
             return False
         try:
             values = exact_elements(self.function, over, *args, grad=self.grad, **kwargs)
