@@ -67,6 +67,7 @@ __all__ = ["FuzzResult", "FuzzProgress", "search", "call_arguments", "snippet", 
 DEFAULT_DATABASE = os.path.join(".softmax-oracle", "fuzz-db")
 STOP_REASONS = ("max_examples", "max_seconds", "interrupted")
 _KEPT = 20  # class mismatches and problems kept in a result
+_CACHED = 4096  # oracle answers kept per search, by arguments
 _PARTIAL = 8  # elements evaluated one by one before the whole example is compared exactly instead
 _MISMATCH_SCORE = 1e300  # the target score of an example with a class mismatch: above any ULP error
 
@@ -154,6 +155,22 @@ def call_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
+def _call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """A key equal for equal arguments (arrays by dtype, shape and bytes; other values by ``repr``)."""
+    def one(value: Any) -> Any:
+        if isinstance(value, (np.ndarray, np.generic)):
+            arr = np.ascontiguousarray(value)
+            return arr.dtype.str, arr.dtype.name, arr.shape, arr.tobytes()
+        return type(value).__name__, repr(value)
+
+    return tuple(one(a) for a in args), tuple((k, one(v)) for k, v in sorted(kwargs.items()))
+
+
+def _copies(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The arrays among ``values`` copied: a candidate that writes to its inputs cannot change the reference."""
+    return tuple(v.copy() if isinstance(v, np.ndarray) else v for v in values)
+
+
 class _BudgetSpent(KeyboardInterrupt):
     """Raised inside the search when ``max_seconds`` is spent: Hypothesis stops without saving it as a failure."""
 
@@ -176,19 +193,25 @@ class _Tracker:
         self.calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}  # "worst"/"mismatch" -> arguments
         self.problems: list[str] = []
         self.oracle_errors: list[str] = []
+        self.oracle_cache: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray | None]] = {}
 
     def run(self, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
         if self.max_seconds is not None and time.perf_counter() - self.start > self.max_seconds:
             raise _BudgetSpent
         args, kwargs = call
+        key = _call_key(args, kwargs)
         try:
-            rounded, r64 = oracle_values(self.function, self.grad, self.fmt, args, kwargs, self.engine)
+            if key not in self.oracle_cache:  # Hypothesis draws the same arguments again and again
+                if len(self.oracle_cache) >= _CACHED:
+                    self.oracle_cache.clear()
+                self.oracle_cache[key] = oracle_values(self.function, self.grad, self.fmt, args, kwargs, self.engine)
+            rounded, r64 = self.oracle_cache[key]
         except OracleError as err:  # e.g. PrecisionExhausted: no reference, so nothing to measure
             _keep(self.oracle_errors, f"{type(err).__name__}: {err}")
             return
         try:
             with np.errstate(all="ignore"):  # a candidate's overflow is a finding, not a warning
-                got = self.impl(*args, **kwargs)
+                got = self.impl(*_copies(args), **dict(zip(kwargs, _copies(tuple(kwargs.values())))))
             status, problem = check_output(got, rounded)
         except Exception as err:  # noqa: BLE001 - any failure of the candidate is a finding to record
             status, problem = "raised", f"raised {type(err).__name__}: {err}"
