@@ -10,7 +10,11 @@ the rate at which examples are generated with no oracle and no candidate.
 Each round times both, interleaved, for every case; the table gives medians
 over the rounds, and ``ratio`` is the median of the per-round ratios
 ``strategies examples/s / search examples/s`` (1.0: the search costs nothing
-beyond drawing its examples).  Also reports after how many examples the
+beyond drawing its examples).  ``oracle`` and ``candidate`` are the median
+milliseconds per search example spent in the oracle's calls
+(``fuzz._fuzz_screen.oracle_values``, cached by arguments) and in the
+candidate; ``exact records`` counts the examples of the last round compared
+exactly (``compare``'s 200-bit record).  Also reports after how many examples the
 planted 4-ULP defect of the test suite is first seen.
 
 Usage::
@@ -21,6 +25,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import sys
 import time
@@ -29,6 +34,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import seed as hypothesis_seed
 
+from softmax_oracle import fuzz
+from softmax_oracle.candidates import resolve
+from softmax_oracle.compare import exact_reference
 from softmax_oracle.formats import format_of
 from softmax_oracle.fuzz import FuzzProgress, FuzzResult, search, search_settings
 from softmax_oracle.numpy_impl import accurate
@@ -74,6 +82,38 @@ def strategies_alone(function: str, dtype: str, *, examples: int, seed: int, max
     return len(drawn), time.perf_counter() - start
 
 
+class Split:
+    """Seconds spent in the oracle and in the candidate, and exact records built, during one search."""
+
+    def __init__(self) -> None:
+        self.oracle = self.candidate = 0.0
+        self.records = 0
+
+    def search(self, candidate: str, function: str, dtype: str, grad: bool, **kw) -> FuzzResult:
+        impl = resolve(candidate, function, grad=grad)
+
+        def timed(fn, slot):
+            def call(*args, **kwargs):
+                start = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    setattr(self, slot, getattr(self, slot) + time.perf_counter() - start)
+            return call
+
+        def counted(*args, **kwargs):
+            self.records += 1
+            return exact_reference(*args, **kwargs)
+
+        saved = fuzz.oracle_values, fuzz.exact_reference
+        fuzz.oracle_values, fuzz.exact_reference = timed(fuzz.oracle_values, "oracle"), counted
+        try:
+            return search(dataclasses.replace(impl, call=timed(impl.call, "candidate")), function, dtype=dtype,
+                          grad=grad, **kw)
+        finally:
+            fuzz.oracle_values, fuzz.exact_reference = saved
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1000)
@@ -83,25 +123,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-batch", type=int, default=2)
     opts = parser.parse_args(argv)
     sizes = dict(max_row_length=opts.max_row_length, max_batch=opts.max_batch)
-    rates: dict[int, list[tuple[float, float]]] = {i: [] for i in range(len(CASES))}
-    results: dict[int, FuzzResult] = {}
+    rates: dict[int, list[tuple[float, float, float, float]]] = {i: [] for i in range(len(CASES))}
+    results: dict[int, tuple[FuzzResult, int]] = {}
     for _ in range(opts.rounds):
         for i, (candidate, function, dtype, grad) in enumerate(CASES):
-            r = search(candidate, function, dtype=dtype, grad=grad, max_examples=opts.examples, seed=opts.seed,
-                       database=None, **sizes)
+            split = Split()
+            r = split.search(candidate, function, dtype, grad, max_examples=opts.examples, seed=opts.seed,
+                             database=None, **sizes)
             n, seconds = strategies_alone(function, dtype, examples=opts.examples, seed=opts.seed, **sizes)
-            rates[i].append((r.examples_run / r.seconds, n / seconds))
-            results[i] = r
+            per = 1e3 / r.examples_run
+            rates[i].append((r.examples_run / r.seconds, n / seconds, split.oracle * per, split.candidate * per))
+            results[i] = r, split.records
     print("| candidate | function | dtype | examples | search examples/s | strategies alone examples/s | ratio "
-          "| worst ULP | mismatching |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+          "| oracle ms/example | candidate ms/example | exact records | worst ULP | mismatching |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for i, (candidate, function, dtype, grad) in enumerate(CASES):
-        r = results[i]
-        search_rate = statistics.median(s for s, _ in rates[i])
-        alone_rate = statistics.median(a for _, a in rates[i])
-        ratio = statistics.median(a / s for s, a in rates[i])
-        print(f"| {candidate} | {'grad.' if grad else ''}{function} | {dtype} | {r.examples_run} | {search_rate:.0f} "
-              f"| {alone_rate:.0f} | {ratio:.2f}x | {r.max_ulp_error:.4g} | {r.mismatch_count} |")
+        r, records = results[i]
+        med = [statistics.median(row[k] for row in rates[i]) for k in range(4)]
+        ratio = statistics.median(a / s for s, a, _, _ in rates[i])
+        print(f"| {candidate} | {'grad.' if grad else ''}{function} | {dtype} | {r.examples_run} | {med[0]:.0f} "
+              f"| {med[1]:.0f} | {ratio:.2f}x | {med[2]:.2f} | {med[3]:.2f} | {records} | {r.max_ulp_error:.4g} "
+              f"| {r.mismatch_count} |")
     sys.stdout.flush()
     first: list[int] = []
 
