@@ -14,17 +14,23 @@ exactly (hex floats).
 Every example is scored cheaply from the oracle's correctly rounded values
 (:mod:`softmax_oracle._fuzz_screen`: for float32, float16 and bfloat16 the
 float64 correct rounding measures the ULP error within ``2**-30`` ULP; for
-float64 the score is the integer ULP distance, which bounds the error within
-a factor two and half an ULP), and compared exactly
-(:func:`softmax_oracle.compare.compare`'s record: the 200-bit reference,
-exact ULP errors) only when it can change the result: when its proven bound
-does not show it is no worse than the worst error so far, or while fewer
-than 20 class mismatches are kept.  So the reported maximum ULP error, worst
-input and detail, mismatch count, the mismatches and their first input are
-exactly what comparing every example exactly would report for the same
-examples; only the target scores differ (for float64 they are integers).  An
-example whose exact reference fails where the oracle did not is skipped when
-it is compared exactly, and counted when its bound made that unnecessary.
+float64 the score is the integer ULP distance, which with half an ULP bounds
+the error), with a proven upper bound on the error that ``compare`` would
+report.  Elements whose bound is above the worst error so far are evaluated
+exactly one by one (:func:`softmax_oracle.compare.exact_elements`, the
+200-bit values ``compare`` uses); the example gets ``compare``'s full record
+(the exact reference, exact ULP errors, pasteable inputs) only when that does
+not show it is no worse than the worst so far, or while fewer than 20 class
+mismatches are kept.  So the reported maximum ULP error, worst input and
+detail, mismatch count, the mismatches and their first input are exactly
+what comparing every example exactly would report for the same examples
+(``tests/test_fuzz_screen.py`` runs both); only the target scores differ
+(within ``2**-30``, or integers for float64).  An example whose exact
+reference fails where the oracle did not is skipped when it is compared
+exactly, and counted when its bound made that unnecessary.  The oracle's
+answers are kept by argument bytes (Hypothesis draws the same arguments
+again), and the candidate gets copies of the arrays, so a candidate that
+writes to its inputs cannot change the reference computed after it runs.
 
 The worst input (and the first with a class mismatch) of each search is kept
 in a Hypothesis example database, by default under ``.softmax-oracle/fuzz-db``
