@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from softmax_oracle import fuzz
-from softmax_oracle._fuzz_screen import (fallback_possible, narrow_midpoints, oracle_values, scores_and_bounds,
-                                         wrong_class)
+from softmax_oracle._fuzz_screen import (fallback_possible, narrow_midpoints, oracle_table, oracle_values,
+                                         scores_and_bounds, wrong_class)
 from softmax_oracle.candidates import FUNCTIONS
 from softmax_oracle.compare import compare, reference
 from softmax_oracle.errors import OracleError
@@ -46,6 +46,21 @@ def test_a_float64_midpoint_plus_a_vanishing_term_is_rounded_in_the_format(dtype
     values, r64 = oracle_values("cross_entropy", False, fmt, (x, np.array([1])), {}, "auto")
     assert float(r64) == big + 1 and narrow_midpoints(r64, fmt)
     assert float(values) == rounded and values.dtype == fmt.dtype
+
+
+@pytest.mark.parametrize("function, grad, dtype", [("sigmoid", False, "float16"), ("softplus", True, "bfloat16"),
+                                                   ("log_sigmoid", False, "bfloat16")])
+def test_the_16_bit_tables_are_the_oracles_answers(function, grad, dtype):
+    import softmax_oracle.oracle as oracle
+
+    fmt = format_of(dtype)
+    rounded, r64 = oracle_table(function, grad, fmt, "auto")
+    x = np.arange(1 << 16, dtype=np.uint16).view(fmt.dtype)
+    namespace = oracle.grad if grad else oracle
+    assert _same_bits(rounded, getattr(namespace, function)(x))
+    assert _same_bits(r64, getattr(namespace, function)(x, dtype=np.float64))
+    assert oracle_table("softmax", False, fmt, "auto") is None and oracle_table(function, grad, format_of("float32"),
+                                                                                   "auto") is None
 
 
 @pytest.mark.parametrize("dtype, value, midpoint", [
@@ -228,6 +243,7 @@ def _assert_same(result, shadow):
     pytest.param("scipy", "log_softmax", "float32", False, "ulp>1000", id="scipy-log-softmax-float32"),
     pytest.param("numpy-accurate", "softmax", "float64", False, "", id="accurate-softmax-float64"),
     pytest.param("numpy-stable", "sigmoid", "float16", False, "", id="stable-sigmoid-float16"),
+    pytest.param("numpy-naive", "log_sigmoid", ml_dtypes.bfloat16, True, "", id="naive-grad-log-sigmoid-bfloat16"),
     pytest.param("numpy-naive", "cross_entropy", "float32", True, "", id="naive-grad-cross-entropy-float32"),
     pytest.param("numpy-stable", "log_softmax", "float64", True, "", id="stable-grad-log-softmax-float64"),
 ])

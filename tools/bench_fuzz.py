@@ -11,8 +11,8 @@ Each round times both, interleaved, for every case; the table gives medians
 over the rounds, and ``ratio`` is the median of the per-round ratios
 ``strategies examples/s / search examples/s`` (1.0: the search costs nothing
 beyond drawing its examples).  ``oracle`` and ``candidate`` are the median
-milliseconds per search example spent in the oracle's calls
-(``fuzz._fuzz_screen.oracle_values``, cached by arguments) and in the
+milliseconds per search example spent getting the oracle's answers
+(``fuzz._Tracker._oracle``: calls, kept answers, 16-bit tables) and in the
 candidate; ``exact records`` counts the examples of the last round compared
 exactly (``compare``'s 200-bit record).  ``every example exact`` is the same
 ratio with the screen off (``--no-every-example`` skips it): every example
@@ -108,15 +108,15 @@ class Split:
             self.records += 1
             return exact_reference(*args, **kwargs)
 
-        saved = fuzz.oracle_values, fuzz.exact_reference, fuzz._Tracker._no_worse
-        fuzz.oracle_values, fuzz.exact_reference = timed(fuzz.oracle_values, "oracle"), counted
+        saved = fuzz._Tracker._oracle, fuzz.exact_reference, fuzz._Tracker._no_worse
+        fuzz._Tracker._oracle, fuzz.exact_reference = timed(fuzz._Tracker._oracle, "oracle"), counted
         if every:  # no screen: every example gets compare's exact record, as before issue 9's screen
             fuzz._Tracker._no_worse = lambda *args, **kwargs: False
         try:
             return search(dataclasses.replace(impl, call=timed(impl.call, "candidate")), function, dtype=dtype,
                           grad=grad, **kw)
         finally:
-            fuzz.oracle_values, fuzz.exact_reference, fuzz._Tracker._no_worse = saved
+            fuzz._Tracker._oracle, fuzz.exact_reference, fuzz._Tracker._no_worse = saved
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -57,7 +57,7 @@ from .formats import Format
 from .numerics.cast import round_to_format
 from .ulp import ulp_distance
 
-__all__ = ["oracle_values", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
+__all__ = ["oracle_values", "oracle_table", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
 
 _SLACK = 1 + 2.0**-50  # relative slack of the float64 bounds
 _SAFE_MAGNITUDE = 2.0**26  # finite inputs below this keep every exact value within MPFR's exponent range
@@ -83,6 +83,27 @@ def oracle_values(function: str, grad: bool, fmt: Format, args: tuple[Any, ...],
     if narrow_midpoints(r64, fmt).any():
         return np.asarray(oracle_fn(*args, engine=engine, **kwargs)), r64
     return np.asarray(round_to_format(r64, fmt)), r64
+
+
+ELEMENTWISE = ("sigmoid", "log_sigmoid", "softplus")
+
+
+def oracle_table(function: str, grad: bool, fmt: Format, engine: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`oracle_values` at every value of a 16-bit format, indexed by bit pattern, for an elementwise function.
+
+    An elementwise function's output element depends on its input element
+    alone, so the table holds the answers of every call with one argument
+    (and ``grad_output`` left at ones).  ``None`` where there is no such table
+    (another function or format) or the oracle refuses some value.
+    """
+    if function not in ELEMENTWISE or fmt.bits != 16:
+        return None
+    try:
+        rounded, r64 = oracle_values(function, grad, fmt, (np.arange(1 << 16, dtype=np.uint16).view(fmt.dtype),),
+                                     {}, engine)
+    except OracleError:
+        return None
+    return None if r64 is None else (rounded, r64)
 
 
 def narrow_midpoints(r64: np.ndarray, fmt: Format) -> np.ndarray:
