@@ -39,6 +39,11 @@ examples whose finite inputs all lie below ``2**26`` in magnitude have gaps
 below ``2**27``, so a product of five exponentials stays above
 ``e**-6.8e8`` (infinities and NaNs are exact special cases of the terms).
 
+The module also gets the search its oracle answers: :func:`oracle_values`,
+:func:`oracle_table` (every input of a 16-bit format, for the elementwise
+functions), :func:`call_key` (equal arguments, equal key: the search keeps
+answers by it) and :func:`copies` (the candidate's own copies of the arrays).
+
 Elements of the wrong class (:func:`softmax_oracle.ulp.class_mismatches`
 against the correctly rounded values) get neither: the search counts them
 apart, as :func:`~softmax_oracle.compare.compare` does.
@@ -57,7 +62,7 @@ from .formats import Format
 from .numerics.cast import round_to_format
 from .ulp import ulp_distance
 
-__all__ = ["oracle_values", "oracle_table", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
+__all__ = ["oracle_values", "oracle_table", "call_key", "copies", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
 
 _SLACK = 1 + 2.0**-50  # relative slack of the float64 bounds
 _SAFE_MAGNITUDE = 2.0**26  # finite inputs below this keep every exact value within MPFR's exponent range
@@ -104,6 +109,22 @@ def oracle_table(function: str, grad: bool, fmt: Format, engine: str) -> tuple[n
     except OracleError:
         return None
     return None if r64 is None else (rounded, r64)
+
+
+def call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """A key equal for equal arguments (arrays by dtype, shape and bytes; other values by ``repr``)."""
+    def one(value: Any) -> Any:
+        if isinstance(value, (np.ndarray, np.generic)):
+            arr = np.ascontiguousarray(value)
+            return arr.dtype.str, arr.dtype.name, arr.shape, arr.tobytes()
+        return type(value).__name__, repr(value)
+
+    return tuple(one(a) for a in args), tuple((k, one(v)) for k, v in sorted(kwargs.items()))
+
+
+def copies(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The arrays among ``values`` copied: a candidate that writes to its inputs cannot change the reference."""
+    return tuple(v.copy() if isinstance(v, np.ndarray) else v for v in values)
 
 
 def narrow_midpoints(r64: np.ndarray, fmt: Format) -> np.ndarray:

@@ -57,7 +57,8 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from .candidates import Implementation, resolve
-from ._fuzz_screen import ELEMENTWISE, fallback_possible, oracle_table, oracle_values, scores_and_bounds, wrong_class
+from ._fuzz_screen import (ELEMENTWISE, call_key, copies, fallback_possible, oracle_table, oracle_values,
+                           scores_and_bounds, wrong_class)
 from .compare import (ClassMismatch, Comparison, check_output, compare_output, exact_elements, exact_reference,
                       literal)
 from .errors import InvalidInput, OracleError
@@ -161,22 +162,6 @@ def call_arguments(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
-    """A key equal for equal arguments (arrays by dtype, shape and bytes; other values by ``repr``)."""
-    def one(value: Any) -> Any:
-        if isinstance(value, (np.ndarray, np.generic)):
-            arr = np.ascontiguousarray(value)
-            return arr.dtype.str, arr.dtype.name, arr.shape, arr.tobytes()
-        return type(value).__name__, repr(value)
-
-    return tuple(one(a) for a in args), tuple((k, one(v)) for k, v in sorted(kwargs.items()))
-
-
-def _copies(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    """The arrays among ``values`` copied: a candidate that writes to its inputs cannot change the reference."""
-    return tuple(v.copy() if isinstance(v, np.ndarray) else v for v in values)
-
-
 class _BudgetSpent(KeyboardInterrupt):
     """Raised inside the search when ``max_seconds`` is spent: Hypothesis stops without saving it as a failure."""
 
@@ -213,7 +198,7 @@ class _Tracker:
             return
         try:
             with np.errstate(all="ignore"):  # a candidate's overflow is a finding, not a warning
-                got = self.impl(*_copies(args), **dict(zip(kwargs, _copies(tuple(kwargs.values())))))
+                got = self.impl(*copies(args), **dict(zip(kwargs, copies(tuple(kwargs.values())))))
             status, problem = check_output(got, rounded)
         except Exception as err:  # noqa: BLE001 - any failure of the candidate is a finding to record
             status, problem = "raised", f"raised {type(err).__name__}: {err}"
@@ -234,7 +219,7 @@ class _Tracker:
         if self.table and not kwargs and isinstance(x, np.ndarray) and x.dtype == self.fmt.dtype:
             bits = x.view(self.fmt.uint_dtype)
             return self.table[0][bits], self.table[1][bits]
-        key = _call_key(args, kwargs)
+        key = call_key(args, kwargs)
         if key not in self.oracle_cache:  # Hypothesis draws the same arguments again and again
             if len(self.oracle_cache) >= _CACHED:
                 self.oracle_cache.clear()
