@@ -1,34 +1,59 @@
-"""Throughput of ``softmax_oracle.fuzz.search``: examples per second with the oracle in the loop.
+"""Throughput of ``softmax_oracle.fuzz.search`` against the strategies alone, as ratios measured in one run.
 
-Each example draws an argument set (rows of at most ``--max-row-length``
-entries, at most ``--max-batch`` rows), runs the candidate, the correctly
-rounded oracle and the 200-bit exact reference (``compare``), and reports the
-ULP error to ``hypothesis.target``.  Also reports after how many examples the
+Each search example draws an argument set (rows of at most
+``--max-row-length`` entries, at most ``--max-batch`` rows), runs the
+candidate and the correctly rounded oracle, scores the ULP error for
+``hypothesis.target`` and compares it exactly (the 200-bit reference of
+``compare``) where it can change the result.  The strategies alone are the
+same Hypothesis test (same strategy, settings and seed) with an empty body:
+the rate at which examples are generated with no oracle and no candidate.
+Each round times both, interleaved, for every case; the table gives medians
+over the rounds, and ``ratio`` is the median of the per-round ratios
+``strategies examples/s / search examples/s`` (1.0: the search costs nothing
+beyond drawing its examples).  ``oracle`` and ``candidate`` are the median
+milliseconds per search example spent getting the oracle's answers
+(``fuzz._Tracker._oracle``: calls, kept answers, 16-bit tables) and in the
+candidate; ``exact records`` counts the examples of the last round compared
+exactly (``compare``'s 200-bit record).  ``every example exact`` is the same
+ratio with the screen off (``--no-every-example`` skips it): every example
+gets ``compare``'s record, as before the screen.  Also reports after how many examples the
 planted 4-ULP defect of the test suite is first seen.
 
 Usage::
 
-    python tools/bench_fuzz.py [--examples 1000] [--seed 0]
+    python tools/bench_fuzz.py [--examples 1000] [--rounds 3] [--seed 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import statistics
 import sys
+import time
 
 import numpy as np
+from hypothesis import given
+from hypothesis import seed as hypothesis_seed
 
-from softmax_oracle.fuzz import FuzzProgress, search
+from softmax_oracle import fuzz
+from softmax_oracle.candidates import resolve
+from softmax_oracle.compare import exact_reference
+from softmax_oracle.formats import format_of
+from softmax_oracle.fuzz import FuzzProgress, FuzzResult, search, search_settings
 from softmax_oracle.numpy_impl import accurate
+from softmax_oracle.strategies import arguments
 
-CASES = [
-    ("numpy-accurate", "softmax", "float32"),
-    ("numpy-accurate", "softmax", "float64"),
-    ("numpy-naive", "softmax", "float32"),
-    ("scipy", "log_softmax", "float32"),
-    ("numpy-stable", "cross_entropy", "float32"),
-    ("numpy-stable", "sigmoid", "float16"),
-    ("numpy-accurate", "softmax", "bfloat16"),
+CASES = [  # candidate, function, dtype, grad
+    ("numpy-accurate", "softmax", "float32", False),
+    ("numpy-accurate", "softmax", "float64", False),
+    ("numpy-naive", "softmax", "float32", False),
+    ("scipy", "log_softmax", "float32", False),
+    ("numpy-stable", "cross_entropy", "float32", False),
+    ("numpy-stable", "sigmoid", "float16", False),
+    ("numpy-accurate", "softmax", "bfloat16", False),
+    ("numpy-accurate", "cross_entropy", "float32", True),
+    ("numpy-accurate", "cross_entropy", "float64", True),
 ]
 
 
@@ -44,21 +69,98 @@ def planted_softmax(x, axis=-1):
     return np.where(wrong, bumped, y).astype(y.dtype)
 
 
+def strategies_alone(function: str, dtype: str, *, examples: int, seed: int, max_row_length: int,
+                     max_batch: int) -> tuple[int, float]:
+    """(examples drawn, seconds): ``fuzz.search``'s Hypothesis test with an empty body."""
+    strategy = arguments(function, format_of(dtype), max_batch=max_batch, max_row_length=max_row_length)
+    drawn = []
+
+    def body(call):
+        drawn.append(1)
+
+    test = hypothesis_seed(seed)(search_settings(examples, None)(given(strategy)(body)))
+    start = time.perf_counter()
+    test()
+    return len(drawn), time.perf_counter() - start
+
+
+class Split:
+    """Seconds spent in the oracle and in the candidate, and exact records built, during one search."""
+
+    def __init__(self) -> None:
+        self.oracle = self.candidate = 0.0
+        self.records = 0
+
+    def search(self, candidate: str, function: str, dtype: str, grad: bool, *, every: bool = False,
+               **kw) -> FuzzResult:
+        impl = resolve(candidate, function, grad=grad)
+
+        def timed(fn, slot):
+            def call(*args, **kwargs):
+                start = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    setattr(self, slot, getattr(self, slot) + time.perf_counter() - start)
+            return call
+
+        def counted(*args, **kwargs):
+            self.records += 1
+            return exact_reference(*args, **kwargs)
+
+        saved = fuzz._Tracker._oracle, fuzz.exact_reference, fuzz._Tracker._no_worse
+        fuzz._Tracker._oracle, fuzz.exact_reference = timed(fuzz._Tracker._oracle, "oracle"), counted
+        if every:  # no screen: every example gets compare's exact record, as before issue 9's screen
+            fuzz._Tracker._no_worse = lambda *args, **kwargs: False
+        try:
+            return search(dataclasses.replace(impl, call=timed(impl.call, "candidate")), function, dtype=dtype,
+                          grad=grad, **kw)
+        finally:
+            fuzz._Tracker._oracle, fuzz.exact_reference, fuzz._Tracker._no_worse = saved
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-row-length", type=int, default=8)
     parser.add_argument("--max-batch", type=int, default=2)
+    parser.add_argument("--every-example", action=argparse.BooleanOptionalAction, default=True,
+                        help="also time the search with the screen off (every example compared exactly)")
     opts = parser.parse_args(argv)
-    print("| candidate | function | dtype | examples | seconds | examples/s | worst ULP | mismatching |")
-    print("|---|---|---|---:|---:|---:|---:|---:|")
-    for candidate, function, dtype in CASES:
-        r = search(candidate, function, dtype=dtype, max_examples=opts.examples, seed=opts.seed, database=None,
-                   max_row_length=opts.max_row_length, max_batch=opts.max_batch)
-        print(f"| {candidate} | {function} | {dtype} | {r.examples_run} | {r.seconds:.2f} | "
-              f"{r.examples_run / r.seconds:.0f} | {r.max_ulp_error:.4g} | {r.mismatch_count} |")
-        sys.stdout.flush()
+    sizes = dict(max_row_length=opts.max_row_length, max_batch=opts.max_batch)
+    rates: dict[int, list[tuple[float, ...]]] = {i: [] for i in range(len(CASES))}
+    results: dict[int, tuple[FuzzResult, int]] = {}
+    for candidate, function, dtype, grad in CASES:  # warm-up: imports, first calls
+        search(candidate, function, dtype=dtype, grad=grad, max_examples=20, seed=opts.seed + 1, database=None,
+               **sizes)
+        strategies_alone(function, dtype, examples=20, seed=opts.seed + 1, **sizes)
+    for _ in range(opts.rounds):
+        for i, (candidate, function, dtype, grad) in enumerate(CASES):
+            split = Split()
+            r = split.search(candidate, function, dtype, grad, max_examples=opts.examples, seed=opts.seed,
+                             database=None, **sizes)
+            n, seconds = strategies_alone(function, dtype, examples=opts.examples, seed=opts.seed, **sizes)
+            every = Split().search(candidate, function, dtype, grad, every=True, max_examples=opts.examples,
+                                   seed=opts.seed, database=None, **sizes) if opts.every_example else r
+            per = 1e3 / r.examples_run
+            rates[i].append((r.examples_run / r.seconds, n / seconds, split.oracle * per, split.candidate * per,
+                             every.examples_run / every.seconds))
+            results[i] = r, split.records
+    print("| candidate | function | dtype | examples | search examples/s | strategies alone examples/s | ratio "
+          "| every example exact: ratio | oracle ms/example | candidate ms/example | exact records | worst ULP "
+          "| mismatching |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for i, (candidate, function, dtype, grad) in enumerate(CASES):
+        r, records = results[i]
+        med = [statistics.median(row[k] for row in rates[i]) for k in range(4)]
+        ratio = statistics.median(row[1] / row[0] for row in rates[i])
+        before = f"{statistics.median(row[1] / row[4] for row in rates[i]):.2f}x" if opts.every_example else "-"
+        print(f"| {candidate} | {'grad.' if grad else ''}{function} | {dtype} | {r.examples_run} | {med[0]:.0f} "
+              f"| {med[1]:.0f} | {ratio:.2f}x | {before} | {med[2]:.2f} | {med[3]:.2f} | {records} "
+              f"| {r.max_ulp_error:.4g} | {r.mismatch_count} |")
+    sys.stdout.flush()
     first: list[int] = []
 
     def watch(p: FuzzProgress) -> None:

@@ -29,8 +29,8 @@ from .oracle._counts import decision_counts
 from .oracle._evaluate import check_engine
 from .ulp import Mismatch, class_mismatches, exact_nonzero, relative_error, ulp_distance, ulp_error
 
-__all__ = ["Comparison", "ClassMismatch", "Reference", "compare", "reference", "literal", "input_of", "EXACT_BITS",
-           "STATUSES"]
+__all__ = ["Comparison", "ClassMismatch", "Reference", "compare", "compare_output", "reference", "exact_reference",
+           "exact_elements", "check_output", "literal", "input_of", "EXACT_BITS", "STATUSES"]
 
 EXACT_BITS = 200  # bits of the exact reference: far more than any format's 53
 MISMATCH_INPUTS = 32  # class mismatches that keep their pasteable input (the others: "")
@@ -238,7 +238,8 @@ def _problem_record(impl: Implementation, function: str, grad: bool, fmt: str, s
     )
 
 
-def _check_result(got: Any, rounded: np.ndarray) -> tuple[str, str]:
+def check_output(got: Any, rounded: np.ndarray) -> tuple[str, str]:
+    """``(status, problem)`` of a candidate's output against the oracle's: ``("ok", "")`` or one of :data:`STATUSES`."""
     if not isinstance(got, (np.ndarray, np.generic)):
         return "not-an-array", f"returned {type(got).__module__}.{type(got).__qualname__}, not a NumPy array"
     got = np.asarray(got)
@@ -247,6 +248,9 @@ def _check_result(got: Any, rounded: np.ndarray) -> tuple[str, str]:
     if got.dtype != rounded.dtype:
         return "wrong-dtype", f"returned dtype {got.dtype}; the oracle's is {rounded.dtype}"
     return "ok", ""
+
+
+_check_result = check_output  # the name report._exhaustive imports
 
 
 def compare(candidate: Any, function: str, *args: Any, grad: bool = False, reference: Reference | None = None,
@@ -296,20 +300,33 @@ def compare(candidate: Any, function: str, *args: Any, grad: bool = False, refer
                                                                           **kwargs)
     if ref.note:
         impl = dataclasses.replace(impl, note=(f"{impl.note} " if impl.note else "") + ref.note)
-    rounded, exact = ref.rounded, ref.exact
-    fmt = format_of(rounded.dtype)
     try:
         got = impl(*args, **kwargs)
     except Exception as err:  # noqa: BLE001 - any failure of the candidate is a finding to record
-        return _problem_record(impl, function, grad, fmt.name, "raised", f"raised {type(err).__name__}: {err}",
-                               ref, None)
-    status, problem = _check_result(got, rounded)
+        return _problem_record(impl, function, grad, format_of(ref.rounded.dtype).name, "raised",
+                               f"raised {type(err).__name__}: {err}", ref, None)
+    return compare_output(impl, function, got, *args, grad=grad, reference=ref, **kwargs)
+
+
+def compare_output(candidate: Any, function: str, got: Any, *args: Any, grad: bool = False,
+                   reference: Reference, **kwargs: Any) -> Comparison:
+    """The :class:`Comparison` of an output ``got`` that ``candidate(*args, **kwargs)`` already returned.
+
+    What :func:`compare` does after calling the candidate (the candidate is not
+    called again): the same record for the same ``got`` and ``reference``,
+    except that the reference's ``note`` is not added to the candidate's
+    (:func:`compare` adds it).
+    """
+    impl = resolve(candidate, function, grad=grad)
+    rounded, exact = reference.rounded, reference.exact
+    fmt = format_of(rounded.dtype)
+    status, problem = check_output(got, rounded)
     if status != "ok":
         kept = got if isinstance(got, np.ndarray) else None
-        return _problem_record(impl, function, grad, fmt.name, status, problem, ref, kept)
+        return _problem_record(impl, function, grad, fmt.name, status, problem, reference, kept)
     got = np.asarray(got)
     record = _measure(impl, function, grad, fmt.name, got, rounded, exact, args, kwargs)
-    return dataclasses.replace(record, phase1_decided=ref.phase1_decided)
+    return dataclasses.replace(record, phase1_decided=reference.phase1_decided)
 
 
 @dataclass(frozen=True, eq=False)
@@ -350,19 +367,55 @@ def reference(function: str, *args: Any, grad: bool = False, bits: int = EXACT_B
     """
     check_function(function)
     check_engine(engine)
-    oracle_fn, exact_fn = _oracle(function, grad)
+    oracle_fn, _ = _oracle(function, grad)
     with decision_counts() as counts:
         rounded = np.asarray(oracle_fn(*args, engine=engine, **kwargs))
+    return exact_reference(function, rounded, *args, grad=grad, bits=bits, phase1_decided=counts.phase1_decided,
+                           **kwargs)
+
+
+def exact_reference(function: str, rounded: np.ndarray, *args: Any, grad: bool = False, bits: int = EXACT_BITS,
+                    phase1_decided: int = 0, **kwargs: Any) -> Reference:
+    """The :class:`Reference` of :func:`reference` for oracle values ``rounded`` computed beforehand.
+
+    ``rounded`` must be the oracle's ``function`` at ``args`` (it is not
+    checked); the exact values are computed as :func:`reference` does, with
+    the same fallback to the rounded values.
+    """
+    _, exact_fn = _oracle(function, grad)
     exact_kwargs = {k: v for k, v in kwargs.items() if k != "dtype"}
     try:
         return Reference(rounded, np.asarray(exact_fn(*args, bits=bits, **exact_kwargs), dtype=object),
-                         phase1_decided=counts.phase1_decided)
+                         phase1_decided=phase1_decided)
     except PrecisionExhausted as err:
         values = np.empty(rounded.shape, dtype=object)
         values.reshape(-1)[:] = [mpmath.mpf(float(v)) for v in rounded.astype(np.float64).reshape(-1)]
         note = (f"exact values unavailable ({err.reason}; element {err.index}); "
                 "ULP errors measured against the correctly rounded values")
-        return Reference(rounded, values, note, counts.phase1_decided)
+        return Reference(rounded, values, note, phase1_decided)
+
+
+def exact_elements(function: str, indices: Any, *args: Any, grad: bool = False, bits: int = EXACT_BITS,
+                   **kwargs: Any) -> list[Any]:
+    """The exact values at flat ``indices`` of the output: those of :func:`reference`'s ``exact``, and no others.
+
+    Each element is evaluated alone, as ``softmax_oracle.exact`` evaluates
+    every element (the same ``mpmath.mpf``, to ``bits`` bits), so one
+    element costs one MPFR evaluation however large the output.  Raises
+    :class:`~softmax_oracle.errors.PrecisionExhausted` where
+    ``softmax_oracle.exact`` would for these elements (:func:`reference` then
+    falls back to the rounded values for the whole output).
+    """
+    check_function(function)
+    from .exact import _BUILD  # the term builders of softmax_oracle.exact, shared
+    from .formats import binary_format
+    from .oracle._evaluate import _decide
+    from .rounding import to_mpf
+
+    exact_kwargs = {k: v for k, v in kwargs.items() if k != "dtype"}
+    grad_output = exact_kwargs.pop("grad_output", None) if grad else None
+    terms = _BUILD[function](grad, grad_output, *args, **exact_kwargs)[0]
+    return [to_mpf(v) for v in _decide(terms, binary_format(bits), [int(i) for i in indices])]
 
 
 def _normal_mpf(value: Any) -> Any:

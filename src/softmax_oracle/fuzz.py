@@ -2,13 +2,35 @@
 
 :func:`search` draws complete argument sets from
 :func:`softmax_oracle.strategies.arguments`, runs the candidate against the
-oracle with :func:`softmax_oracle.compare.compare`, and hands the largest ULP
-error of each example to :func:`hypothesis.target`, so Hypothesis climbs
-towards the inputs where the candidate is worst.  Class mismatches (NaN for a
-number, inf for a finite value...) and candidate failures are collected on
-the way; a zero of the wrong sign is not one (as in the report and
-``assert_matches_oracle`` by default: ``-0.0 == 0.0``), its ULP error counts.  Nothing fails inside Hypothesis: the search never shrinks, it
-reports the worst input as seen, exactly (hex floats).
+oracle, and hands a score of each example's largest ULP error to
+:func:`hypothesis.target`, so Hypothesis climbs towards the inputs where the
+candidate is worst.  Class mismatches (NaN for a number, inf for a finite
+value...) and candidate failures are collected on the way; a zero of the
+wrong sign is not one (as in the report and ``assert_matches_oracle`` by
+default: ``-0.0 == 0.0``), its ULP error counts.  Nothing fails inside
+Hypothesis: the search never shrinks, it reports the worst input as seen,
+exactly (hex floats).
+
+Every example is scored cheaply from the oracle's correctly rounded values
+(:mod:`softmax_oracle._fuzz_screen`: for float32, float16 and bfloat16 the
+float64 correct rounding measures the ULP error within ``2**-30`` ULP; for
+float64 the score is the integer ULP distance, which with half an ULP bounds
+the error), with a proven upper bound on the error that ``compare`` would
+report.  Elements whose bound is above the worst error so far are evaluated
+exactly one by one (:func:`softmax_oracle.compare.exact_elements`, the
+200-bit values ``compare`` uses); the example gets ``compare``'s full record
+(the exact reference, exact ULP errors, pasteable inputs) only when that does
+not show it is no worse than the worst so far, or while fewer than 20 class
+mismatches are kept.  So the reported maximum ULP error, worst input and
+detail, mismatch count, the mismatches and their first input are exactly
+what comparing every example exactly would report for the same examples
+(``tests/test_fuzz_screen.py`` runs both); only the target scores differ
+(within ``2**-30``, or integers for float64).  An example whose exact
+reference fails where the oracle did not is skipped when it is compared
+exactly, and counted when its bound made that unnecessary.  The oracle's
+answers are kept by argument bytes (Hypothesis draws the same arguments
+again), and the candidate gets copies of the arrays, so a candidate that
+writes to its inputs cannot change the reference computed after it runs.
 
 The worst input (and the first with a class mismatch) of each search is kept
 in a Hypothesis example database, by default under ``.softmax-oracle/fuzz-db``
@@ -35,19 +57,25 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from .candidates import Implementation, resolve
-from .compare import ClassMismatch, Comparison, compare, literal
+from ._fuzz_screen import (ELEMENTWISE, call_key, copies, fallback_possible, oracle_table, oracle_values,
+                           scores_and_bounds, wrong_class)
+from .compare import (ClassMismatch, Comparison, check_output, compare_output, exact_elements, exact_reference,
+                      literal)
 from .errors import InvalidInput, OracleError
-from .formats import format_of
+from .formats import Format, format_of
 from .oracle._evaluate import check_engine
 from .regimes import check_count, check_regime, from_ordered
 from .strategies import arguments
-from .ulp import ordered
+from .ulp import ordered, ulp_error
 
-__all__ = ["FuzzResult", "FuzzProgress", "search", "call_arguments", "snippet", "DEFAULT_DATABASE", "STOP_REASONS"]
+__all__ = ["FuzzResult", "FuzzProgress", "search", "call_arguments", "snippet", "DEFAULT_DATABASE", "STOP_REASONS",
+           "search_settings"]
 
 DEFAULT_DATABASE = os.path.join(".softmax-oracle", "fuzz-db")
 STOP_REASONS = ("max_examples", "max_seconds", "interrupted")
 _KEPT = 20  # class mismatches and problems kept in a result
+_CACHED = 4096  # oracle answers kept per search, by arguments
+_PARTIAL = 8  # elements evaluated one by one before the whole example is compared exactly instead
 _MISMATCH_SCORE = 1e300  # the target score of an example with a class mismatch: above any ULP error
 
 
@@ -141,9 +169,9 @@ class _BudgetSpent(KeyboardInterrupt):
 class _Tracker:
     """The mutable state of one search; :meth:`result` freezes it."""
 
-    def __init__(self, impl: Implementation, function: str, grad: bool, max_seconds: float | None,
+    def __init__(self, impl: Implementation, function: str, grad: bool, fmt: Format, max_seconds: float | None,
                  on_progress: Callable[[FuzzProgress], None] | None, engine: str = "auto") -> None:
-        self.impl, self.function, self.grad, self.engine = impl, function, grad, engine
+        self.impl, self.function, self.grad, self.fmt, self.engine = impl, function, grad, fmt, engine
         self.max_seconds, self.on_progress = max_seconds, on_progress
         self.start = time.perf_counter()
         self.examples = 0
@@ -156,36 +184,105 @@ class _Tracker:
         self.calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}  # "worst"/"mismatch" -> arguments
         self.problems: list[str] = []
         self.oracle_errors: list[str] = []
+        self.oracle_cache: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray | None]] = {}
+        self.table: tuple[np.ndarray, np.ndarray] | tuple[()] | None = None  # () once found unavailable
 
     def run(self, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
         if self.max_seconds is not None and time.perf_counter() - self.start > self.max_seconds:
             raise _BudgetSpent
         args, kwargs = call
         try:
-            with np.errstate(all="ignore"):  # a candidate's overflow is a finding, not a warning
-                record = compare(self.impl, self.function, *args, grad=self.grad, engine=self.engine, **kwargs)
+            rounded, r64 = self._oracle(args, kwargs)
         except OracleError as err:  # e.g. PrecisionExhausted: no reference, so nothing to measure
             _keep(self.oracle_errors, f"{type(err).__name__}: {err}")
             return
+        try:
+            with np.errstate(all="ignore"):  # a candidate's overflow is a finding, not a warning
+                got = self.impl(*copies(args), **dict(zip(kwargs, copies(tuple(kwargs.values())))))
+            status, problem = check_output(got, rounded)
+        except Exception as err:  # noqa: BLE001 - any failure of the candidate is a finding to record
+            status, problem = "raised", f"raised {type(err).__name__}: {err}"
+        if status != "ok":
+            _keep(self.problems, f"{status}: {problem}")
+        elif not self._measure(np.asarray(got), rounded, r64, args, kwargs):
+            return
         self.examples += 1
-        self._record(record, args, kwargs)
         if self.on_progress is not None:
             self.on_progress(FuzzProgress(self.examples, time.perf_counter() - self.start,
                                           max(self.best, 0.0), self.mismatch_count))
 
+    def _oracle(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+        """The oracle's answers: from the table of a 16-bit elementwise function, kept ones, or a call."""
+        if self.table is None and self.engine == "auto" and self.fmt.bits == 16 and self.function in ELEMENTWISE:
+            self.table = oracle_table(self.function, self.grad, self.fmt, self.engine) or ()
+        x = args[0] if len(args) == 1 else None
+        if self.table and not kwargs and isinstance(x, np.ndarray) and x.dtype == self.fmt.dtype:
+            bits = x.view(self.fmt.uint_dtype)
+            return self.table[0][bits], self.table[1][bits]
+        key = call_key(args, kwargs)
+        if key not in self.oracle_cache:  # Hypothesis draws the same arguments again and again
+            if len(self.oracle_cache) >= _CACHED:
+                self.oracle_cache.clear()
+            self.oracle_cache[key] = oracle_values(self.function, self.grad, self.fmt, args, kwargs, self.engine)
+        return self.oracle_cache[key]
+
+    def _measure(self, got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | None, args: tuple[Any, ...],
+                 kwargs: dict[str, Any]) -> bool:
+        """Score the example, compare it exactly if it can change the result; False if the exact reference failed."""
+        wrong = wrong_class(got, rounded)
+        screened = r64 is not None or self.fmt.precision > 24
+        score = 0.0
+        exact = not screened or (wrong.any() and len(self.mismatches) < _KEPT)
+        if screened:
+            possible = fallback_possible(args, kwargs)  # compare may measure against the rounded values
+            scores, bounds, fallback = scores_and_bounds(got, rounded, r64, wrong, self.fmt, fallback=possible)
+            score = float(scores.max()) if scores.size else 0.0
+            if fallback is not None:
+                bounds = np.maximum(bounds, fallback)
+            exact = exact or not self._no_worse(got, bounds, fallback, args, kwargs)
+        if exact:
+            try:
+                ref = exact_reference(self.function, rounded, *args, grad=self.grad, **kwargs)
+            except OracleError as err:  # as compare's reference would have raised: the example is skipped
+                _keep(self.oracle_errors, f"{type(err).__name__}: {err}")
+                return False
+            record = compare_output(self.impl, self.function, got, *args, grad=self.grad, reference=ref, **kwargs)
+            if not screened:
+                score = record.max_ulp_error if math.isfinite(record.max_ulp_error) else _MISMATCH_SCORE
+            self._record(record, args, kwargs)
+        elif wrong.any():
+            self.mismatch_count += 1
+        target(_MISMATCH_SCORE if wrong.any() else score, label="ulp_error")
+        return True
+
+    def _no_worse(self, got: np.ndarray, bounds: np.ndarray, fallback: np.ndarray | None, args: tuple[Any, ...],
+                  kwargs: dict[str, Any]) -> bool:
+        """Whether the example's reported ULP error is proven ``<= self.best`` (it cannot change the result).
+
+        The elements whose bound does not show it are evaluated exactly one by
+        one (:func:`~softmax_oracle.compare.exact_elements`, the values
+        ``compare`` would use); where ``compare``'s reference would fall back to
+        the rounded values, their error is bounded by ``fallback``.
+        """
+        over = np.flatnonzero(bounds > self.best)
+        if over.size == 0:
+            return True
+        if over.size > _PARTIAL or (fallback is not None and np.any(fallback.reshape(-1)[over] > self.best)):
+            return False
+        try:
+            values = exact_elements(self.function, over, *args, grad=self.grad, **kwargs)
+        except OracleError:  # e.g. beyond MPFR's range: compare decides, with its fallback
+            return False
+        errors = np.asarray(ulp_error(got.reshape(-1)[over], np.array(values, dtype=object)), dtype=np.float64)
+        return bool(np.all(errors <= self.best))
+
     def _record(self, record: Comparison, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        if record.status != "ok":
-            _keep(self.problems, f"{record.status}: {record.problem}")
-            return
-        score = record.max_ulp_error if math.isfinite(record.max_ulp_error) else _MISMATCH_SCORE
         if record.wrong_class:
             self.mismatch_count += 1
             self.mismatches.extend(record.wrong_class[: _KEPT - len(self.mismatches)])
             if self.mismatch_input is None:
                 self.mismatch_input = call_arguments(args, kwargs)
                 self.calls["mismatch"] = (args, kwargs)
-            score = _MISMATCH_SCORE
-        target(score, label="ulp_error")
         if record.worst_index is not None and record.max_ulp_error > self.best:
             self.best = record.max_ulp_error
             self.worst_input = call_arguments(args, kwargs)
@@ -269,6 +366,15 @@ def _check_budget(max_examples: Any, max_seconds: Any) -> tuple[int, float | Non
     return examples, None if max_seconds is None else float(max_seconds)
 
 
+def search_settings(max_examples: int, database: ExampleDatabase | None) -> settings:
+    """The Hypothesis settings of :func:`search` (``tools/bench_fuzz.py`` times the strategies alone with them)."""
+    return settings(
+        max_examples=max_examples, deadline=None, database=database, derandomize=False, verbosity=Verbosity.quiet,
+        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target), report_multiple_bugs=False,
+        suppress_health_check=list(HealthCheck), print_blob=False,
+    )
+
+
 def search(
     candidate: Any,
     function: str,
@@ -290,7 +396,11 @@ def search(
 
     Each example ``a`` is scored ``s(a) = max_i |got_i - exact_i| / ulp(exact_i)``
     over its output elements (``1e300`` when an element is of the wrong
-    class) and ``s`` is maximized with :func:`hypothesis.target`.
+    class) and ``s`` is maximized with :func:`hypothesis.target`.  The score
+    is measured against the float64 correct rounding of ``exact_i`` (within
+    ``2**-30``) for float32, float16 and bfloat16, and is the integer ULP
+    distance from the correctly rounded value for float64; the reported
+    figures are exact (see the module's docstring).
 
     Parameters
     ----------
@@ -352,18 +462,14 @@ def search(
     impl = resolve(candidate, function, grad=grad)
     strategy = arguments(function, fmt, regime=regime, max_batch=max_batch, max_row_length=max_row_length,
                          scale=scale)
-    tracker = _Tracker(impl, function, grad, max_seconds, on_progress, engine)
+    tracker = _Tracker(impl, function, grad, fmt, max_seconds, on_progress, engine)
     key = hashlib.sha256(f"{impl.label}|{fmt.name}|{regime}|{max_batch}|{max_row_length}|{scale}".encode()).digest()
     def run(call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
         tracker.run(call)
 
     for call in _stored_calls(db, key):  # the previous run's worst inputs are replayed first
         run = example(call)(run)
-    test = settings(
-        max_examples=max_examples, deadline=None, database=db, derandomize=False, verbosity=Verbosity.quiet,
-        phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target), report_multiple_bugs=False,
-        suppress_health_check=list(HealthCheck), print_blob=False,
-    )(given(strategy)(run))
+    test = search_settings(max_examples, db)(given(strategy)(run))
     if seed is not None:
         test = hypothesis_seed(seed)(test)
     test._hypothesis_internal_database_key = key  # type: ignore[attr-defined]

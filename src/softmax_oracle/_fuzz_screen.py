@@ -1,0 +1,231 @@
+"""Cheap, proven bounds on an example's ULP errors, from the oracle's correctly rounded values alone.
+
+:func:`softmax_oracle.fuzz.search` scores every example with these and builds
+the full :func:`softmax_oracle.compare.compare` record (200-bit exact
+reference, exact ULP errors, pasteable inputs) only where the example can
+change what the search reports.  For an output element of the right class,
+with candidate value ``y``, exact value ``x`` and ``e = ulp_error(y, x)``:
+
+* **float32, float16, bfloat16 targets.**  The oracle is called once with
+  ``dtype=float64``, giving ``r = RN64(x)``.  The target's correctly rounded
+  value is ``r`` rounded once to the target
+  (:func:`softmax_oracle.numerics.cast.round_to_format`) wherever ``r`` is not
+  a midpoint of the target (nor its overflow threshold): midpoints are float64
+  numbers and rounding is monotone, so ``x`` and ``r`` lie on the same side
+  of every other midpoint.  Where some element's ``r`` is one, the oracle is
+  called again in the target format for the whole example.  The score is
+  :func:`softmax_oracle.ulp.ulp_error_float64` ``(y, r)``, within
+  ``2**-30 + 2**-53 e`` of ``e`` where ``r`` fixes the binade of ``x``; the
+  bound takes the smaller unit where it does not
+  (:func:`softmax_oracle.ulp.binade_ambiguous`) and adds ``2**-50 e + 2**-29``.
+* **float64 targets.**  The score is the integer distance ``d`` from the
+  correctly rounded ``r`` (:func:`softmax_oracle.ulp.ulp_distance`).  With
+  ``M = max(|y|, |r|)``, every float step between ``y`` and ``r`` is at most
+  ``S = M - pred(M)``, so ``|y - r| <= d S``; ``|r - x| <= ulp(x) / 2`` and
+  ``ulp(x) >= u``, the gap below ``|r|`` (the least subnormal at ``r = 0``), so
+  ``e <= d S / u + 1/2`` (``S / u`` is a power of two), inflated by
+  ``2**-50`` for the float64 rounding of ``d`` and of the product.  ``d = 0``
+  gives ``e <= 1/2``.
+
+Where an exact value lies below MPFR's exponent range (``2**-1073741823``,
+about ``e**-7.4e8``, as a remainder that is not a single term),
+:func:`softmax_oracle.compare.reference` measures against the correctly
+rounded values ``r`` instead, for the whole output; the reported error is then
+``|y - r| / ulp(r)``, which ``fallback`` bounds (``<= d S / ulp(r)`` for
+float64; formed with one rounding for the narrow formats).
+:func:`fallback_possible` tells when the search must allow for it: only an
+exponential of a logit gap, or a product of a few, gets that small, and
+examples whose finite inputs all lie below ``2**26`` in magnitude have gaps
+below ``2**27``, so a product of five exponentials stays above
+``e**-6.8e8`` (infinities and NaNs are exact special cases of the terms).
+
+The module also gets the search its oracle answers: :func:`oracle_values`,
+:func:`oracle_table` (every input of a 16-bit format, for the elementwise
+functions), :func:`call_key` (equal arguments, equal key: the search keeps
+answers by it) and :func:`copies` (the candidate's own copies of the arrays).
+
+Elements of the wrong class (:func:`softmax_oracle.ulp.class_mismatches`
+against the correctly rounded values) get neither: the search counts them
+apart, as :func:`~softmax_oracle.compare.compare` does.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from typing import Any
+
+import numpy as np
+
+from .errors import OracleError
+from .formats import Format
+from .numerics.cast import round_to_format
+from .ulp import ulp_distance
+
+__all__ = ["oracle_values", "oracle_table", "call_key", "copies", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
+
+_SLACK = 1 + 2.0**-50  # relative slack of the float64 bounds
+_SAFE_MAGNITUDE = 2.0**26  # finite inputs below this keep every exact value within MPFR's exponent range
+
+
+def oracle_values(function: str, grad: bool, fmt: Format, args: tuple[Any, ...], kwargs: dict[str, Any],
+                  engine: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """The oracle's correctly rounded values in ``fmt`` and, for a narrower ``fmt``, in float64.
+
+    ``(rounded, r64)``: ``rounded`` equals ``oracle.<function>(*args, **kwargs)``
+    bit for bit (NaN payloads aside); ``r64`` is ``None`` for float64, or when
+    the float64 call raised an :class:`~softmax_oracle.errors.OracleError`
+    (the target-format call then decides, and raises what it raises).
+    """
+    module = importlib.import_module(".oracle.grad" if grad else ".oracle", __package__)
+    oracle_fn = getattr(module, function)
+    if fmt.precision > 24:
+        return np.asarray(oracle_fn(*args, engine=engine, **kwargs)), None
+    try:
+        r64 = np.asarray(oracle_fn(*args, dtype=np.float64, engine=engine, **kwargs))
+    except OracleError:
+        return np.asarray(oracle_fn(*args, engine=engine, **kwargs)), None
+    if narrow_midpoints(r64, fmt).any():
+        return np.asarray(oracle_fn(*args, engine=engine, **kwargs)), r64
+    return np.asarray(round_to_format(r64, fmt)), r64
+
+
+ELEMENTWISE = ("sigmoid", "log_sigmoid", "softplus")
+
+
+def oracle_table(function: str, grad: bool, fmt: Format, engine: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`oracle_values` at every value of a 16-bit format, indexed by bit pattern, for an elementwise function.
+
+    An elementwise function's output element depends on its input element
+    alone, so the table holds the answers of every call with one argument
+    (and ``grad_output`` left at ones).  ``None`` where there is no such table
+    (another function or format) or the oracle refuses some value.
+    """
+    if function not in ELEMENTWISE or fmt.bits != 16:
+        return None
+    try:
+        rounded, r64 = oracle_values(function, grad, fmt, (np.arange(1 << 16, dtype=np.uint16).view(fmt.dtype),),
+                                     {}, engine)
+    except OracleError:
+        return None
+    return None if r64 is None else (rounded, r64)
+
+
+def call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
+    """A key equal for equal arguments (arrays by dtype, shape and bytes; other values by ``repr``)."""
+    def one(value: Any) -> Any:
+        if isinstance(value, (np.ndarray, np.generic)):
+            arr = np.ascontiguousarray(value)
+            return arr.dtype.str, arr.dtype.name, arr.shape, arr.tobytes()
+        return type(value).__name__, repr(value)
+
+    return tuple(one(a) for a in args), tuple((k, one(v)) for k, v in sorted(kwargs.items()))
+
+
+def copies(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The arrays among ``values`` copied: a candidate that writes to its inputs cannot change the reference."""
+    return tuple(v.copy() if isinstance(v, np.ndarray) else v for v in values)
+
+
+def narrow_midpoints(r64: np.ndarray, fmt: Format) -> np.ndarray:
+    """Where float64 values are midpoints between two consecutive values of ``fmt`` (its overflow threshold included).
+
+    ``t = 2 |r| / ulp_fmt(r)`` is formed exactly (a power-of-two scaling);
+    ``r`` is a midpoint when ``t`` is an odd integer.  Values past the overflow
+    threshold round to infinity whatever they are: they are not midpoints.
+    """
+    a = np.abs(r64.astype(np.float64))
+    threshold = (2 - 2.0**-fmt.precision) * 2.0**fmt.emax
+    live = np.isfinite(a) & (a != 0) & (a <= threshold)
+    a = np.where(live, a, 1.0)
+    _, exponent = np.frexp(a)
+    quantum = np.maximum(exponent.astype(np.int64) - 1, fmt.emin) - fmt.precision + 1
+    t = np.ldexp(a, 1 - quantum)
+    return live & (np.fmod(t, 2.0) == 1.0)
+
+
+def wrong_class(got: np.ndarray, rounded: np.ndarray) -> np.ndarray:
+    """Where ``got`` is of another class than ``rounded``: what :func:`~softmax_oracle.ulp.class_mismatches` flags, zero signs aside.
+
+    NaN against a number (either way), an infinity against a finite value
+    (either way) or against the other infinity.
+    """
+    with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
+        g, r = got.astype(np.float64), rounded.astype(np.float64)
+    return (np.isnan(g) != np.isnan(r)) | ((np.isinf(g) | np.isinf(r)) & (g != r))
+
+
+def _narrow_errors(g: np.ndarray, r: np.ndarray, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`~softmax_oracle.ulp.ulp_error_float64` ``(g, r)`` at the elements of the right class, and where ``r`` leaves the binade open.
+
+    Both float64 arrays; the right class of ``(g, r)`` is that of ``g`` against
+    the format's rounding of ``r``: the same NaN or infinity scores 0, an
+    infinity for a finite ``r`` (past the overflow threshold) 0.5.
+    """
+    a = np.abs(r)
+    mantissa, exponent = np.frexp(a)
+    e = exponent.astype(np.int64) - 1
+    e = np.where(a == 0, fmt.emin, e)
+    with np.errstate(invalid="ignore"):  # inf - inf: a special value, set below
+        error = np.ldexp(np.abs(g - r), fmt.precision - 1 - np.maximum(e, fmt.emin))
+    special = ~np.isfinite(g)
+    if special.any():
+        error = np.where(special, np.where(np.isfinite(r), 0.5, 0.0), error)
+    threshold = (2 - 2.0**-fmt.precision) * 2.0**fmt.emax
+    open_binade = ((mantissa == 0.5) & (e > fmt.emin) & np.isfinite(a)) | (a == threshold)
+    return error, open_binade
+
+
+def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | None, wrong: np.ndarray,
+                      fmt: Format, *, fallback: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Per element: the search's target score, an upper bound on the exact ULP error, and on the fallback one.
+
+    ``(score, bound, fallback)``.  ``fallback`` bounds ``|y - r| / ulp(r)``, the
+    error :func:`~softmax_oracle.compare.compare` reports when its exact
+    reference falls back to the correctly rounded values ``r`` (see
+    :func:`~softmax_oracle.compare.reference`); ``None`` unless asked for.
+    ``wrong`` marks the elements of the wrong class (score 0, bounds
+    ``-inf``); a NaN bound is ``inf``.  ``r64`` is required for a format
+    narrower than float64.
+    """
+    with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
+        g, r = got.astype(np.float64), rounded.astype(np.float64)
+    last = None
+    if fmt.precision <= 24:
+        if r64 is None:
+            raise ValueError("narrow formats need the float64 correctly rounded values")
+        score, open_binade = _narrow_errors(g, r64, fmt)
+        true_bound = np.where(open_binade, 2 * score, score) * _SLACK + 2.0**-29
+        if fallback:
+            last = _narrow_errors(g, r, fmt)[0] * _SLACK
+    else:
+        g = np.where(wrong, r, g)  # mismatched elements set equal, as compare does
+        distance = np.asarray(ulp_distance(g, r), dtype=np.uint64).reshape(got.shape)
+        score = distance.astype(np.float64)
+        g, r = np.abs(g), np.abs(r)
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, inf / inf where d = 0 (then e <= 1/2)
+            m = np.maximum(g, r)
+            step = m - np.nextafter(m, 0.0)
+            gap = np.where(r == 0, 2.0**-1074, r - np.nextafter(r, 0.0))
+            true_bound = np.where(distance == 0, 0.5, score * (step / gap) * _SLACK + 0.5)
+            if fallback:
+                _, exponent = np.frexp(r)
+                e = np.where(r == 0, fmt.emin, exponent.astype(np.int64) - 1)
+                unit = np.ldexp(1.0, np.maximum(e, fmt.emin) - fmt.precision + 1)  # ulp(r); ulp(0) least subnormal
+                last = np.where(distance == 0, 0.0, score * (step / unit) * _SLACK)
+    bound, last = (None if b is None else np.where(wrong, -np.inf, np.where(np.isnan(b), np.inf, b))
+                   for b in (true_bound, last))
+    return np.where(wrong, 0.0, score), bound, last
+
+
+def fallback_possible(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """Whether some finite float input is at least ``2**26`` in magnitude (see the module's docstring)."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind not in "iub":
+            with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
+                a = np.abs(np.asarray(value, dtype=np.float64))
+            if np.any(np.isfinite(a) & (a >= _SAFE_MAGNITUDE)):
+                return True
+        elif isinstance(value, float) and math.isfinite(value) and abs(value) >= _SAFE_MAGNITUDE:
+            return True
+    return False

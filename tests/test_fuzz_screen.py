@@ -1,0 +1,286 @@
+"""The search's cheap screen: proven bounds, the same rounded values, and the same results as comparing every example."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import ml_dtypes
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import given, strategies as st
+
+from softmax_oracle import fuzz
+from softmax_oracle._fuzz_screen import (fallback_possible, narrow_midpoints, oracle_table, oracle_values,
+                                         scores_and_bounds, wrong_class)
+from softmax_oracle.candidates import FUNCTIONS
+from softmax_oracle.compare import compare, reference
+from softmax_oracle.errors import OracleError
+from softmax_oracle.formats import format_of
+from softmax_oracle.numpy_impl import accurate
+from softmax_oracle.regimes import from_ordered
+from softmax_oracle.strategies import arguments
+from softmax_oracle.ulp import binade_ambiguous, class_mismatches, ordered, ulp_error
+
+NARROW = ["float32", "float16", "bfloat16"]
+
+
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    fmt = format_of(a.dtype)
+    with np.errstate(invalid="ignore"):
+        nan = np.isnan(a.astype(np.float64))
+    return a.dtype == b.dtype and bool(np.all((a.view(fmt.uint_dtype) == b.view(fmt.uint_dtype)) | nan))
+
+
+# --- the correctly rounded values ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype, big, rounded", [("float16", 2**11, 2050.0), ("bfloat16", 2**8, 258.0),
+                                                 ("float32", 2**24, 2**24 + 2.0)])
+def test_a_float64_midpoint_plus_a_vanishing_term_is_rounded_in_the_format(dtype, big, rounded):
+    # cross_entropy = big + 1 + log1p(e**-(big + 1)): RN64 is the midpoint big + 1, whose ties-to-even
+    # rounding (big) is wrong; the oracle's own call in the format gives big + 2
+    fmt = format_of(dtype)
+    x = np.array([[big, -1]], dtype=fmt.dtype)
+    values, r64 = oracle_values("cross_entropy", False, fmt, (x, np.array([1])), {}, "auto")
+    assert float(r64) == big + 1 and narrow_midpoints(r64, fmt)
+    assert float(values) == rounded and values.dtype == fmt.dtype
+
+
+@pytest.mark.parametrize("function, grad, dtype", [("sigmoid", False, "float16"), ("softplus", True, "bfloat16"),
+                                                   ("log_sigmoid", False, "bfloat16")])
+def test_the_16_bit_tables_are_the_oracles_answers(function, grad, dtype):
+    import softmax_oracle.oracle as oracle
+
+    fmt = format_of(dtype)
+    rounded, r64 = oracle_table(function, grad, fmt, "auto")
+    x = np.arange(1 << 16, dtype=np.uint16).view(fmt.dtype)
+    namespace = oracle.grad if grad else oracle
+    assert _same_bits(rounded, getattr(namespace, function)(x))
+    assert _same_bits(r64, getattr(namespace, function)(x, dtype=np.float64))
+    assert oracle_table("softmax", False, fmt, "auto") is None and oracle_table(function, grad, format_of("float32"),
+                                                                                   "auto") is None
+
+
+@pytest.mark.parametrize("dtype, value, midpoint", [
+    ("float32", 1 + 2.0**-24, True), ("float32", 1 + 2.0**-24 + 2.0**-52, False), ("float32", 1 + 2.0**-23, False),
+    ("float32", 2.0**-150, True), ("float32", 3 * 2.0**-150, True), ("float32", 2.0**-149, False),
+    ("float32", (2 - 2.0**-24) * 2.0**127, True), ("float32", 2.0**128 + 2.0**104, False),
+    ("float16", -(1 + 2.0**-11), True), ("float16", 2.0**-25, True), ("float16", 65520.0, True),
+    ("bfloat16", 1 + 2.0**-8, True), ("bfloat16", 1 + 2.0**-8 + 2.0**-40, False), ("bfloat16", 2.0**-134, True),
+    ("float32", 0.0, False), ("float32", math.inf, False), ("float32", math.nan, False),
+])
+def test_narrow_midpoints(dtype, value, midpoint):
+    assert bool(narrow_midpoints(np.array([value]), format_of(dtype))[0]) is midpoint
+
+
+@pytest.mark.parametrize("dtype", ["float64", *NARROW])
+def test_wrong_class_is_class_mismatches_without_zero_signs(dtype):
+    fmt = format_of(dtype)
+    values = np.array([0.0, -0.0, 1.0, -2.5, np.inf, -np.inf, np.nan, 1e-300, 6e4]).astype(fmt.dtype)
+    got, rounded = (a.reshape(-1) for a in np.meshgrid(values, values))
+    expected = class_mismatches(got, rounded, zero_sign=False) != 0
+    assert np.array_equal(wrong_class(got, rounded), expected)
+
+
+def _nudged(rounded: np.ndarray, steps: list[int]) -> np.ndarray:
+    """``rounded`` moved by ``steps`` float steps (kept finite; NaNs kept)."""
+    fmt = format_of(rounded.dtype)
+    limit = int(ordered(np.array(np.inf, dtype=fmt.dtype))) - 1
+    k = ordered(rounded).reshape(-1) + np.resize(np.array(steps, dtype=np.int64), rounded.size)
+    moved = from_ordered(np.clip(k, -limit, limit), fmt).reshape(rounded.shape)
+    with np.errstate(invalid="ignore"):
+        keep = ~np.isfinite(rounded.astype(np.float64))
+    return np.where(keep, rounded, moved).astype(fmt.dtype)
+
+
+_STEPS = st.lists(st.one_of(st.integers(-3, 3), st.integers(-(2**20), 2**20)), min_size=1, max_size=6)
+
+
+@pytest.mark.parametrize("dtype", ["float64", *NARROW])
+@given(data=st.data())
+def test_the_bounds_hold_and_the_rounded_values_are_the_oracles(dtype, data):
+    fmt = format_of(dtype)
+    function = data.draw(st.sampled_from(FUNCTIONS), label="function")
+    grad = data.draw(st.booleans(), label="grad")
+    args, kwargs = data.draw(arguments(function, fmt, max_batch=2, max_row_length=6), label="call")
+    try:
+        ref = reference(function, *args, grad=grad, **kwargs)
+    except OracleError:
+        return
+    rounded, r64 = oracle_values(function, grad, fmt, args, kwargs, "auto")
+    assert _same_bits(rounded, ref.rounded)
+    got = _nudged(rounded, data.draw(_STEPS, label="steps"))
+    wrong = class_mismatches(got, rounded, zero_sign=False) != 0
+    assert np.array_equal(wrong_class(got, rounded), wrong)
+    scores, bounds, fallback = scores_and_bounds(got, rounded, r64, wrong, fmt)
+    right = ~wrong
+    with np.errstate(invalid="ignore"):
+        as_rounded = np.asarray(ulp_error(got, np.vectorize(mpmath.mpf, otypes=[object])(
+            rounded.astype(np.float64))), dtype=np.float64).reshape(got.shape)
+    assert np.all(as_rounded[right] <= fallback[right])
+    if ref.note:  # exact values unavailable: the reference holds rounded values (the fallback)
+        return
+    exact = np.asarray(ulp_error(got, ref.exact), dtype=np.float64).reshape(got.shape)
+    assert np.all(exact[right] <= bounds[right]), (exact, bounds)
+    if fmt.precision <= 24:  # within 2**-30 where RN64 fixes the binade; else the unit may be twice the exact one
+        slack = np.where(binade_ambiguous(r64, fmt), exact / 2, exact * 2.0**-50) + 2.0**-29
+        assert np.all(np.abs(scores - exact)[right] <= slack[right])
+    else:  # the integer distance: the error is within [d - 1/2, ...] (d >= 1 means e >= 1/2)
+        assert np.all(exact[right] >= np.minimum(scores[right], 1.0) / 2 - 2.0**-40)
+
+
+def test_the_float64_bound_across_a_power_of_two():
+    # x just below 1, rounded to 1: steps above 1 are twice ulp(x), steps below are ulp(x)
+    fmt = format_of("float64")
+    x = Fraction(1) - Fraction(1, 2**55)  # exact value, rounds to 1.0
+    rounded = np.array([1.0])
+    for got, error in [(1 + 2.0**-52, 2 + 2.0**-2), (1 - 2.0**-53, 1 - 2.0**-2)]:
+        _, bound, _ = scores_and_bounds(np.array([got]), rounded, None, np.array([False]), fmt)
+        assert error <= bound[0]
+        assert abs(float(ulp_error(np.float64(got), x)) - error) < 1e-12
+
+
+@pytest.mark.parametrize("args, kwargs, possible", [
+    ((np.array([[1.0, -3e7]], dtype=np.float32),), {}, False),
+    ((np.array([[1.0, -2.0**26]], dtype=np.float32),), {}, True),
+    ((np.array([[0.0, -np.inf, np.nan]]),), {}, False),
+    ((np.array([[0.0, 1.0]]), np.array([10**9])), {}, False),  # integers (class targets) are not logits
+    ((np.array([0.5]), np.array([1.0])), {"weight": np.array([1e9])}, True),
+    ((np.array([0.5]),), {"grad_output": np.array([-1e30], dtype=ml_dtypes.bfloat16)}, True),
+])
+def test_fallback_possible(args, kwargs, possible):
+    assert fallback_possible(args, kwargs) is possible
+
+
+# --- the search reports what comparing every example exactly reports ------------------------------------------
+
+
+def planted_softmax(x, axis=-1):
+    """The accurate softmax, wrong by 4 ULP only where the row's max - min exceeds 60."""
+    y = accurate.softmax(x, axis=axis)
+    x64 = x.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        spread = np.max(x64, axis=axis, keepdims=True) - np.min(x64, axis=axis, keepdims=True)
+    bumped = y
+    for _ in range(4):
+        bumped = np.nextafter(bumped, np.array(np.inf, dtype=y.dtype))
+    return np.where(np.broadcast_to(spread > 60, y.shape), bumped, y).astype(y.dtype)
+
+
+class _EveryExample:
+    """The search's result when every example is compared exactly (what ``fuzz._Tracker`` did before the screen)."""
+
+    def __init__(self) -> None:
+        self.best = -math.inf
+        self.worst_input: str | None = None
+        self.worst_detail = ""
+        self.examples = 0
+        self.mismatch_count = 0
+        self.mismatches: list = []
+        self.mismatch_input: str | None = None
+
+    def observe(self, impl, function, grad, args, kwargs) -> None:
+        try:
+            with np.errstate(all="ignore"):
+                record = compare(impl, function, *args, grad=grad, **kwargs)
+        except OracleError:
+            return
+        self.examples += 1
+        if record.status != "ok":
+            return
+        if record.wrong_class:
+            self.mismatch_count += 1
+            self.mismatches.extend(record.wrong_class[: 20 - len(self.mismatches)])
+            if self.mismatch_input is None:
+                self.mismatch_input = fuzz.call_arguments(args, kwargs)
+        if record.worst_index is not None and record.max_ulp_error > self.best:
+            self.best = record.max_ulp_error
+            self.worst_input = fuzz.call_arguments(args, kwargs)
+            self.worst_detail = (
+                f"element {record.worst_index}: got {record.worst_got!r} ({float(record.worst_got).hex()}), "
+                f"correctly rounded {record.worst_rounded!r}, exact {record.worst_exact}"
+            )
+
+
+def _search_with_shadow(monkeypatch, candidate, function, dtype, *, grad=False, max_examples=150, seed=0):
+    shadow = _EveryExample()
+    exact_calls = []
+    real_exact_reference = fuzz.exact_reference
+
+    def counted(*args, **kwargs):
+        exact_calls.append(1)
+        return real_exact_reference(*args, **kwargs)
+
+    class Shadowed(fuzz._Tracker):
+        def run(self, call):
+            super().run(call)
+            shadow.observe(self.impl, self.function, self.grad, *call)
+
+    monkeypatch.setattr(fuzz, "_Tracker", Shadowed)
+    monkeypatch.setattr(fuzz, "exact_reference", counted)
+    result = fuzz.search(candidate, function, dtype=dtype, grad=grad, max_examples=max_examples, seed=seed,
+                         database=None)
+    return result, shadow, len(exact_calls)
+
+
+def _assert_same(result, shadow):
+    assert result.examples_run == shadow.examples
+    assert result.max_ulp_error == max(shadow.best, 0.0)
+    assert result.worst_input == shadow.worst_input and result.worst_detail == shadow.worst_detail
+    assert result.mismatch_count == shadow.mismatch_count
+    assert repr(result.mismatches) == repr(tuple(shadow.mismatches))
+    assert result.mismatch_input == shadow.mismatch_input
+
+
+@pytest.mark.parametrize("candidate, function, dtype, grad, expect", [
+    pytest.param(planted_softmax, "softmax", "float32", False, "ulp>=3.5", id="planted-4-ulp-float32"),
+    pytest.param(planted_softmax, "softmax", "float64", False, "ulp>=3.5", id="planted-4-ulp-float64"),
+    pytest.param(planted_softmax, "softmax", "float16", False, "ulp>=3.5", id="planted-4-ulp-float16"),
+    pytest.param(planted_softmax, "softmax", ml_dtypes.bfloat16, False, "ulp>=3.5", id="planted-4-ulp-bfloat16"),
+    pytest.param("numpy-naive", "softmax", "float32", False, "mismatches>20", id="naive-softmax-overflow"),
+    pytest.param("scipy", "log_softmax", "float32", False, "ulp>1000", id="scipy-log-softmax-float32"),
+    pytest.param("numpy-accurate", "softmax", "float64", False, "", id="accurate-softmax-float64"),
+    pytest.param("numpy-stable", "sigmoid", "float16", False, "", id="stable-sigmoid-float16"),
+    pytest.param("numpy-naive", "log_sigmoid", ml_dtypes.bfloat16, True, "", id="naive-grad-log-sigmoid-bfloat16"),
+    pytest.param("numpy-naive", "cross_entropy", "float32", True, "", id="naive-grad-cross-entropy-float32"),
+    pytest.param("numpy-stable", "log_softmax", "float64", True, "", id="stable-grad-log-softmax-float64"),
+])
+def test_the_screened_search_reports_what_comparing_every_example_reports(monkeypatch, candidate, function, dtype,
+                                                                          grad, expect):
+    result, shadow, exact_calls = _search_with_shadow(monkeypatch, candidate, function, dtype, grad=grad,
+                                                      max_examples=400 if expect == "ulp>=3.5" else 150)
+    _assert_same(result, shadow)
+    assert result.examples_run > 0 and not result.problems
+    if expect == "ulp>=3.5":  # the planted defect is found (its rows spread past 60)
+        assert result.max_ulp_error >= 3.5
+    elif expect == "mismatches>20":  # past the 20 kept mismatches, the count goes on without exact comparisons
+        assert result.mismatch_count > 20 and len(result.mismatches) == 20
+    elif expect == "ulp>1000":
+        assert result.max_ulp_error > 1000
+    assert exact_calls < result.examples_run  # the screen spared some exact comparisons
+
+
+def test_a_correctly_rounded_candidate_is_screened_in_a_narrow_format(monkeypatch):
+    import softmax_oracle.oracle as oracle
+
+    result, shadow, exact_calls = _search_with_shadow(monkeypatch, oracle.softmax, "softmax", "float32",
+                                                      max_examples=150)
+    _assert_same(result, shadow)
+    assert result.max_ulp_error <= 0.5 and result.mismatch_count == 0
+    assert exact_calls < result.examples_run / 3  # a record is rare: most examples are decided by the bound
+
+
+def _scribbling_softmax(x, axis=-1):
+    """The accurate softmax, which then overwrites its input with zeros."""
+    y = accurate.softmax(x, axis=axis)
+    x[...] = 0
+    return y
+
+
+def test_a_candidate_that_writes_to_its_input_changes_neither_reference_nor_report():
+    result = fuzz.search(_scribbling_softmax, "softmax", dtype="float32", max_examples=60, seed=0, database=None)
+    assert result.max_ulp_error <= 0.51 and result.mismatch_count == 0
+    again = compare(accurate.softmax, "softmax", *eval(f"({result.worst_input},)", {"np": np}))  # noqa: S307
+    assert again.max_ulp_error == result.max_ulp_error
