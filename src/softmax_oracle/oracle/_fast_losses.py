@@ -40,7 +40,7 @@ from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod, two_sum_error
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, decide, lean_log, lean_rows
-from ._fast_rows import BLOCK, classify, dead, refine, signed_zero, special
+from ._fast_rows import BLOCK, classify, dead, loss_phase, refine, signed_zero, special
 from ._fast_soft_targets import soft_targets_phase
 
 __all__ = ["cross_entropy_phase", "nll_loss_phase"]
@@ -221,20 +221,8 @@ def cross_entropy_phase(prob, label_smoothing: float, *, grad: bool, grad_output
     if prob.probabilities or label_smoothing != 0:
         return soft_targets_phase(prob, label_smoothing, grad=grad, grad_output=grad_output)
     p = _Problem(prob)
-    if not grad:
-        def fast(fmt: Format):
-            values, decided = _loss_values(p, fmt)
-            shape = prob.out_shape if p.reduction == "none" else ()
-            return values.reshape(shape), decided.reshape(shape)
-
-        return fast
-    g = grad_output
-
-    def fast_grad(fmt: Format):
-        values, decided = _gradient(p, g, fmt)
-        return prob.restore(values), prob.restore(decided)
-
-    return fast_grad
+    return loss_phase(prob, p.reduction, lambda fmt: _loss_values(p, fmt), lambda fmt: _gradient(p, grad_output, fmt),
+                      grad=grad)
 
 
 # -- nll_loss: exact products -w_t x_t -------------------------------------------------------------------------
@@ -302,16 +290,5 @@ def nll_loss_phase(prob, *, grad: bool, grad_output: np.ndarray | None = None):
     if 0 in prob.input.shape:
         return None
     p = _Problem(prob)
-    if not grad:
-        def fast(fmt: Format):
-            values, decided = _nll_values(p, fmt)
-            shape = prob.out_shape if p.reduction == "none" else ()
-            return values.reshape(shape), decided.reshape(shape)
-
-        return fast
-
-    def fast_grad(fmt: Format):
-        values, decided = _nll_gradient(p, grad_output, fmt)
-        return prob.restore(values), prob.restore(decided)
-
-    return fast_grad
+    return loss_phase(prob, p.reduction, lambda fmt: _nll_values(p, fmt),
+                      lambda fmt: _nll_gradient(p, grad_output, fmt), grad=grad)

@@ -40,7 +40,7 @@ memory is a fixed multiple of the block, not of the array.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -53,7 +53,8 @@ from ..rounding import NAN, Rounded, to_bits
 from ._fast_lean import U, lean_log, lean_rows
 from ._fast_lean import decide as lean_decide
 
-__all__ = ["phase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero"]
+__all__ = ["phase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero",
+           "loss_phase"]
 
 BLOCK = 1 << 13
 """Elements per block of rows (a row longer than this is one block): the working arrays stay in cache,
@@ -104,6 +105,28 @@ class RowQuantities(NamedTuple):
     q: Enclosure
     S: Enclosure
     L: Enclosure
+
+
+def loss_phase(prob, reduction: str, values: Callable, gradient: Callable, *, grad: bool) -> Callable:
+    """``fast(fmt) -> (values, decided)`` of a loss call in its output's layout.
+
+    ``values(fmt)`` gives the flat per-sample losses (one element for a
+    reduction), ``gradient(fmt)`` the ``(samples, classes)`` gradient that
+    ``prob.restore`` puts back in the input's layout; ``grad`` picks which.
+    """
+    if grad:
+        def fast_grad(fmt: Format):
+            v, d = gradient(fmt)
+            return prob.restore(v), prob.restore(d)
+
+        return fast_grad
+
+    def fast(fmt: Format):
+        v, d = values(fmt)
+        shape = prob.out_shape if reduction == "none" else ()
+        return v.reshape(shape), d.reshape(shape)
+
+    return fast
 
 
 def _difference(A: Arith, x: np.ndarray, m: np.ndarray) -> Enclosure:

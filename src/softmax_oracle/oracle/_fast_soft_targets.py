@@ -61,7 +61,7 @@ from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod, two_sum
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, _gamma, decide, lean_log, lean_rows, tree_sum
-from ._fast_rows import BLOCK, classify, dead, signed_zero, special
+from ._fast_rows import BLOCK, classify, dead, loss_phase, signed_zero, special
 
 __all__ = ["soft_targets_phase"]
 
@@ -469,16 +469,5 @@ def soft_targets_phase(prob, label_smoothing: float, *, grad: bool, grad_output:
     (values, decided)`` in the output's layout.
     """
     p = SoftProblem(prob, label_smoothing)
-    if not grad:
-        def fast(fmt: Format):
-            values, decided = _loss_values(p, fmt)
-            shape = prob.out_shape if p.reduction == "none" else ()
-            return values.reshape(shape), decided.reshape(shape)
-
-        return fast
-
-    def fast_grad(fmt: Format):
-        values, decided = _gradient(p, grad_output, fmt)
-        return prob.restore(values), prob.restore(decided)
-
-    return fast_grad
+    return loss_phase(prob, p.reduction, lambda fmt: _loss_values(p, fmt), lambda fmt: _gradient(p, grad_output, fmt),
+                      grad=grad)
