@@ -23,23 +23,16 @@ import numpy as np
 from ..formats import Format
 from ..numerics.arith import arith_for
 from ..numerics.enclosure import Enclosure, round_enclosure
-from ._fast_rows import signed_zero, special
+from ._fast_rows import set_decided, signed_zero, special
 
 __all__ = ["kl_div_phase"]
 
 
-def _set(values, decided, mask, value) -> None:
-    mask = np.broadcast_to(mask, values.shape)
-    if mask.any():
-        values[mask] = np.broadcast_to(np.asarray(value, dtype=values.dtype), values.shape)[mask]
-        decided[mask] = True
-
-
 def _ieee(values, decided, mask, v: np.ndarray, fmt: Format) -> None:
     """Decide ``mask`` as the IEEE specials ``v`` (NaN as the canonical NaN)."""
-    _set(values, decided, mask & np.isnan(v), special(np.nan, fmt))
-    _set(values, decided, mask & (v == np.inf), special(np.inf, fmt))
-    _set(values, decided, mask & (v == -np.inf), special(-np.inf, fmt))
+    set_decided(values, decided, mask & np.isnan(v), special(np.nan, fmt))
+    set_decided(values, decided, mask & (v == np.inf), special(np.inf, fmt))
+    set_decided(values, decided, mask & (v == -np.inf), special(-np.inf, fmt))
 
 
 def _rounded(enc: Enclosure, fmt: Format, sign=None):
@@ -80,7 +73,7 @@ def _values(x, y, log_target: bool, reduction: str, den: float, fmt: Format):
         values, decided = _rounded(enc, fmt, sign=sign)
         decided &= ok
         _ieee(values, decided, ~ok & ~zero, special_v, fmt)
-        _set(values, decided, zero, signed_zero(False, fmt))
+        set_decided(values, decided, zero, signed_zero(False, fmt))
         return values, decided
     if not (ok | zero).all():
         return np.zeros((), fmt.dtype), np.zeros((), bool)
@@ -112,15 +105,15 @@ def _gradient(x, y, log_target: bool, g: np.ndarray, den: float | None, fmt: For
     decided &= np.isfinite(y) & ~bad
     zero_f = (gs == 0) & ~bad
     if log_target:
-        _set(values, decided, (y == -np.inf) & ~bad, signed_zero(False, fmt))
+        set_decided(values, decided, (y == -np.inf) & ~bad, signed_zero(False, fmt))
         top = (y == np.inf) & ~bad
         _ieee(values, decided, top, np.where(gs > 0, -np.inf, np.where(gs < 0, np.inf, np.nan)), fmt)
-        _set(values, decided, zero_f & np.isfinite(y), signed_zero(False, fmt))
+        set_decided(values, decided, zero_f & np.isfinite(y), signed_zero(False, fmt))
     else:
         big = np.isinf(y) & ~bad
         _ieee(values, decided, big, np.where(gs == 0, np.nan, np.where(gs > 0, -y, y)), fmt)
-        _set(values, decided, (zero_f | (y == 0)) & np.isfinite(y) & ~bad, signed_zero(False, fmt))
-    _set(values, decided, bad, special(np.nan, fmt))
+        set_decided(values, decided, (zero_f | (y == 0)) & np.isfinite(y) & ~bad, signed_zero(False, fmt))
+    set_decided(values, decided, bad, special(np.nan, fmt))
     return values, decided
 
 

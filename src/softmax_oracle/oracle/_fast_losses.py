@@ -40,19 +40,12 @@ from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod, two_sum_error
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, decide, lean_log, lean_rows
-from ._fast_rows import BLOCK, classify, dead, loss_phase, refine, signed_zero, special
+from ._fast_rows import set_decided, BLOCK, classify, dead, loss_phase, refine, signed_zero, special
 from ._fast_soft_targets import soft_targets_phase
 
 __all__ = ["cross_entropy_phase", "nll_loss_phase"]
 
 _U2 = U * U
-
-
-def _set(values: np.ndarray, decided: np.ndarray, mask: np.ndarray, value) -> None:
-    mask = np.broadcast_to(mask, values.shape)
-    if mask.any():
-        values[mask] = np.broadcast_to(np.asarray(value, dtype=values.dtype), values.shape)[mask]
-        decided[mask] = True
 
 
 class _Problem:
@@ -114,7 +107,7 @@ def _loss_values(p: _Problem, fmt: Format):
     if p.reduction == "none":
         values, decided = decide(lh, ll, err, fmt, sign=np.sign(p.w))
         decided &= ok
-        _set(values, decided, quiet, signed_zero(False, fmt))
+        set_decided(values, decided, quiet, signed_zero(False, fmt))
         return values, decided
     if not (ok | quiet).all():
         return np.zeros((), fmt.dtype), np.zeros((), bool)
@@ -199,13 +192,13 @@ def _gradient_rows(A, p: _Problem, rows: slice, c, q, f, f_rel, f_nan, fmt: Form
         values[tiny], decided[tiny] = refine(A, c, q, tiny, fmt, (fh, fl, rel), np.sign(fh))
     decided &= live_row & (c.status == 0)[:, None] & c.live & ~f_nan[:, None]
     gone = c.tail & ~onehot & dead(q.d, fh) & live_row & (c.status == 0)[:, None] & ~f_nan[:, None]
-    _set(values, decided, gone & (fh > 0), signed_zero(False, fmt))  # F s_i below half the least subnormal
-    _set(values, decided, gone & (fh < 0), signed_zero(True, fmt))
-    _set(values, decided, live_row & (c.status == 0)[:, None] & ~c.live & ~onehot, signed_zero(False, fmt))
-    _set(values, decided, live_row & (c.single & c.is_max[idx, t])[:, None], signed_zero(False, fmt))
-    _set(values, decided, live_row & ((fh == 0) & (fl == 0) & ~f_nan[:, None]), signed_zero(False, fmt))
-    _set(values, decided, live_row & (f_nan[:, None] | (c.status != 0)[:, None]), special(np.nan, fmt))
-    _set(values, decided, ~live_row, signed_zero(False, fmt))
+    set_decided(values, decided, gone & (fh > 0), signed_zero(False, fmt))  # F s_i below half the least subnormal
+    set_decided(values, decided, gone & (fh < 0), signed_zero(True, fmt))
+    set_decided(values, decided, live_row & (c.status == 0)[:, None] & ~c.live & ~onehot, signed_zero(False, fmt))
+    set_decided(values, decided, live_row & (c.single & c.is_max[idx, t])[:, None], signed_zero(False, fmt))
+    set_decided(values, decided, live_row & ((fh == 0) & (fl == 0) & ~f_nan[:, None]), signed_zero(False, fmt))
+    set_decided(values, decided, live_row & (f_nan[:, None] | (c.status != 0)[:, None]), special(np.nan, fmt))
+    set_decided(values, decided, ~live_row, signed_zero(False, fmt))
     return values, decided
 
 
@@ -241,10 +234,10 @@ def _nll_values(p: _Problem, fmt: Format):
     if p.reduction == "none":
         values, decided = decide(ph, pl, np.zeros(m), fmt)
         decided &= exact
-        _set(values, decided, zero, signed_zero(False, fmt))
+        set_decided(values, decided, zero, signed_zero(False, fmt))
         inf = p.live & np.isinf(x_t)
-        _set(values, decided, inf, np.where((p.w > 0) == (x_t > 0), -np.inf, np.inf).astype(fmt.dtype))  # -w x_t
-        _set(values, decided, p.live & np.isnan(x_t), special(np.nan, fmt))
+        set_decided(values, decided, inf, np.where((p.w > 0) == (x_t > 0), -np.inf, np.inf).astype(fmt.dtype))  # -w x_t
+        set_decided(values, decided, p.live & np.isnan(x_t), special(np.nan, fmt))
         return values, decided
     if not (exact | zero).all():
         return np.zeros((), fmt.dtype), np.zeros((), bool)
@@ -262,7 +255,7 @@ def _nll_values(p: _Problem, fmt: Format):
             s_err = np.where(np.isfinite(s_err), s_err, np.inf)
     values, decided = decide(sh, sl, np.asarray(s_err).reshape(sh.shape), fmt)
     decided &= ~((sh == 0) & (sl == 0) & (np.asarray(s_err).reshape(sh.shape) == 0))  # an exact 0: +0 below
-    _set(values, decided, (sh == 0) & (sl == 0) & (np.asarray(s_err).reshape(sh.shape) == 0), signed_zero(False, fmt))
+    set_decided(values, decided, (sh == 0) & (sl == 0) & (np.asarray(s_err).reshape(sh.shape) == 0), signed_zero(False, fmt))
     return values.reshape(()), decided.reshape(())
 
 
@@ -273,8 +266,8 @@ def _nll_gradient(p: _Problem, grad_output, fmt: Format):
     with np.errstate(over="ignore", invalid="ignore"):  # unknown bounds are not decided
         values_t, decided_t = decide(-fh, -fl, np.abs(fh) * f_rel * GROW, fmt)
     decided_t &= (np.abs(fh) >= _TINY) | ((fh == 0) & (fl == 0))
-    _set(values_t, decided_t, (fh == 0) & (fl == 0) & ~f_nan, signed_zero(False, fmt))
-    _set(values_t, decided_t, f_nan, special(np.nan, fmt))
+    set_decided(values_t, decided_t, (fh == 0) & (fl == 0) & ~f_nan, signed_zero(False, fmt))
+    set_decided(values_t, decided_t, f_nan, special(np.nan, fmt))
     values = np.zeros((m, n_classes), fmt.dtype)
     decided = np.ones((m, n_classes), bool)
     rows = np.flatnonzero(p.live)

@@ -54,7 +54,7 @@ from ._fast_lean import U, lean_log, lean_rows
 from ._fast_lean import decide as lean_decide
 
 __all__ = ["phase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero",
-           "loss_phase"]
+           "loss_phase", "set_decided"]
 
 BLOCK = 1 << 13
 """Elements per block of rows (a row longer than this is one block): the working arrays stay in cache,
@@ -191,7 +191,7 @@ def _rounded(enc: Enclosure, fmt: Format, sign=None) -> tuple[np.ndarray, np.nda
     return np.array(values, dtype=fmt.dtype), np.array(decided, dtype=bool)
 
 
-def _set(values: np.ndarray, decided: np.ndarray, mask: np.ndarray, value) -> None:
+def set_decided(values: np.ndarray, decided: np.ndarray, mask: np.ndarray, value) -> None:
     """Decide ``mask`` as ``value`` (a scalar or an array of ``values``' shape)."""
     mask = np.broadcast_to(mask, values.shape)
     if mask.any():
@@ -204,7 +204,7 @@ def _row_status(values, decided, status, fmt, by_status: dict[int, float]) -> No
     for code, value in by_status.items():
         rows = status == code
         if rows.any():
-            _set(values, decided, rows[:, None] if values.ndim == 2 else rows, special(value, fmt))
+            set_decided(values, decided, rows[:, None] if values.ndim == 2 else rows, special(value, fmt))
 
 
 _NAN_ROWS = {1: np.nan, 2: np.nan, 3: np.nan}
@@ -223,27 +223,27 @@ def _structural(name: str, grad: bool, c: RowClasses, g, values, decided, fmt: F
     if name == "logsumexp" and not grad:
         if c.single.any():  # logsumexp = m exactly
             exact_m, _ = _rounded(Enclosure(c.m, np.zeros_like(c.m), np.zeros_like(c.m), 0), fmt)
-            _set(values, decided, c.single, exact_m)
+            set_decided(values, decided, c.single, exact_m)
         _row_status(values, decided, c.status, fmt, {1: np.nan, 2: np.inf, 3: -np.inf})
         return
     if not grad:
         if name == "softmax":
-            _set(values, decided, ~c.live, signed_zero(False, fmt))
+            set_decided(values, decided, ~c.live, signed_zero(False, fmt))
         else:
-            _set(values, decided, ~c.live, special(-np.inf, fmt))
-            _set(values, decided, c.live & c.single[:, None], signed_zero(False, fmt))
+            set_decided(values, decided, ~c.live, special(-np.inf, fmt))
+            set_decided(values, decided, c.live & c.single[:, None], signed_zero(False, fmt))
         _row_status(values, decided, c.status, fmt, _NAN_ROWS)
         return
     gs, bad = _finite_g(g, name == "logsumexp")
     if name == "logsumexp":
-        _set(values, decided, ~c.live | (gs[:, None] == 0), signed_zero(False, fmt))
+        set_decided(values, decided, ~c.live | (gs[:, None] == 0), signed_zero(False, fmt))
     elif name == "log_softmax":
         exact_g, _ = _rounded(Enclosure(gs, np.zeros_like(gs), np.zeros_like(gs), 0), fmt)
-        _set(values, decided, ~c.live, exact_g)
+        set_decided(values, decided, ~c.live, exact_g)
     else:
         constant = (gs == gs[:, :1]).all(axis=-1)  # then g_j - P = 0 exactly: every element is +0
-        _set(values, decided, ~c.live | constant[:, None], signed_zero(False, fmt))
-    _set(values, decided, ((c.status != 0) | bad)[:, None], special(np.nan, fmt))
+        set_decided(values, decided, ~c.live | constant[:, None], signed_zero(False, fmt))
+    set_decided(values, decided, ((c.status != 0) | bad)[:, None], special(np.nan, fmt))
 
 
 # -- the general path: the numerics layer's enclosures -------------------------------------------------
@@ -320,8 +320,8 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
             scale = None if name == "softmax" else (gs, np.zeros_like(gs), np.zeros_like(gs))
             values[tiny], decided[tiny] = refine(A, c, q, tiny, fmt, scale, sign)
         dead_ = c.tail & dead(q.d, 1.0 if name == "softmax" else gs)
-        _set(values, decided, dead_ & (np.asarray(sign) > 0), signed_zero(False, fmt))
-        _set(values, decided, dead_ & (np.asarray(sign) < 0), signed_zero(True, fmt))  # g s, g < 0
+        set_decided(values, decided, dead_ & (np.asarray(sign) > 0), signed_zero(False, fmt))
+        set_decided(values, decided, dead_ & (np.asarray(sign) < 0), signed_zero(True, fmt))  # g s, g < 0
     return values, decided
 
 

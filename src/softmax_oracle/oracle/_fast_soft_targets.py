@@ -61,7 +61,7 @@ from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod, two_sum
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, _gamma, decide, lean_log, lean_rows, tree_sum
-from ._fast_rows import BLOCK, classify, dead, loss_phase, signed_zero, special
+from ._fast_rows import set_decided, BLOCK, classify, dead, loss_phase, signed_zero, special
 
 __all__ = ["soft_targets_phase"]
 
@@ -69,13 +69,6 @@ _U2 = U * U
 FLOOR = 2.0**-1069
 """Absolute error per double-word operation that may underflow (TwoProduct's error word, ``lo`` words)."""
 _BIG = 2.0**990  # coefficients and differences stay below: TwoProduct's split needs operands below 2**995
-
-
-def _set(values: np.ndarray, decided: np.ndarray, mask: np.ndarray, value) -> None:
-    mask = np.broadcast_to(mask, values.shape)
-    if mask.any():
-        values[mask] = np.broadcast_to(np.asarray(value, dtype=values.dtype), values.shape)[mask]
-        decided[mask] = True
 
 
 class SoftProblem:
@@ -287,10 +280,10 @@ def _loss_values(p: SoftProblem, fmt: Format):
     if p.reduction == "none":
         values, decided = decide(lh, ll, err, fmt, sign=np.where(p.nonneg_row, 1, 0))
         decided &= ok
-        _set(values, decided, quiet, signed_zero(False, fmt))
-        _set(values, decided, plus, special(np.inf, fmt))
-        _set(values, decided, minus, special(-np.inf, fmt))
-        _set(values, decided, nan_row, special(np.nan, fmt))
+        set_decided(values, decided, quiet, signed_zero(False, fmt))
+        set_decided(values, decided, plus, special(np.inf, fmt))
+        set_decided(values, decided, minus, special(-np.inf, fmt))
+        set_decided(values, decided, nan_row, special(np.nan, fmt))
         return values, decided
     return _reduce(p, fmt, lh, ll, err, ok, quiet)
 
@@ -447,16 +440,16 @@ def _gradient_rows(A, p: SoftProblem, rows: slice, f, f_rel, f_nan, fmt: Format)
     # a zero coefficient: F A s_i; below half the least subnormal where A > 0 (every coefficient >= 0)
     positive = (p.nonneg_row[rows] & ~p.zero_row[rows])[:, None]
     gone = ordinary & zero & c.tail & positive & dead(q.d, np.abs(fh) * np.abs(Ah) * 2.0)
-    _set(values, decided, gone & (fh > 0), signed_zero(False, fmt))
-    _set(values, decided, gone & (fh < 0), signed_zero(True, fmt))
-    _set(values, decided, ordinary & ~c.live & zero, signed_zero(False, fmt))  # F (A 0 - 0)
+    set_decided(values, decided, gone & (fh > 0), signed_zero(False, fmt))
+    set_decided(values, decided, gone & (fh < 0), signed_zero(True, fmt))
+    set_decided(values, decided, ordinary & ~c.live & zero, signed_zero(False, fmt))  # F (A 0 - 0)
     others_zero = (zero | c.live).all(axis=1)[:, None]  # single row: A - a_j = 0 exactly
-    _set(values, decided, ordinary & (c.single[:, None] & others_zero), signed_zero(False, fmt))
-    _set(values, decided, ordinary & f_zero, signed_zero(False, fmt))
+    set_decided(values, decided, ordinary & (c.single[:, None] & others_zero), signed_zero(False, fmt))
+    set_decided(values, decided, ordinary & f_zero, signed_zero(False, fmt))
     nan_row = ((c.status != 0) | f_nan) & p.nonzero_row[rows]
-    _set(values, decided, nan_row[:, None], special(np.nan, fmt))
-    _set(values, decided, p.zero_row[rows][:, None], signed_zero(False, fmt))
-    _set(values, decided, bad, special(np.nan, fmt))
+    set_decided(values, decided, nan_row[:, None], special(np.nan, fmt))
+    set_decided(values, decided, p.zero_row[rows][:, None], signed_zero(False, fmt))
+    set_decided(values, decided, bad, special(np.nan, fmt))
     return values, decided
 
 
