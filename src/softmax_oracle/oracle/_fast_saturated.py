@@ -22,8 +22,9 @@ subnormal: both round to ``+0``; ``log_sigmoid(x) = -softplus(-x)`` to
 ``-0`` for ``x >= -U``.
 
 **Near zero.**  ``|sigmoid(x) - 1/2| < |x| / 4`` (its slope is at most 1/4).
-Above 1/2 the spacing is ``2**(1-p)``, below it ``2**-p``, so for ``|x| <
-2**-p`` the value is within a quarter spacing of 1/2: ``RN = 1/2``.
+Above 1/2 the spacing is ``2**-p``, below it ``2**-(p+1)``, so for ``|x| <
+2**-p`` the value is less than ``2**-(p+2)`` from 1/2, under half the spacing
+on either side: ``RN = 1/2``.
 ``|softplus(x) - ln 2| < |x|`` (its slope, sigmoid, is below 1): for ``|x|``
 below the distance ``D_p`` from ``ln 2`` to the nearest rounding boundary of
 the format (computed once per precision with MPFR at 256 bits; half of it is
