@@ -18,7 +18,7 @@ from softmax_oracle import exact, oracle, strategies, ulp
 from softmax_oracle.errors import PrecisionExhausted
 from softmax_oracle.formats import FLOAT64, FORMATS
 from softmax_oracle.numerics.cast import round_to_format
-from softmax_oracle.numpy_impl import accurate
+from softmax_oracle.numpy_impl import accurate, stable
 
 SETTINGS = settings(deadline=None)
 BUDGET = {"float64": 2.0, "float32": 0.51, "float16": 0.51, "bfloat16": 0.51}
@@ -108,6 +108,25 @@ def test_bce_zero_weight_removes_an_infinite_term():
         got = (accurate.grad if grad else accurate).binary_cross_entropy(p, y, weight=w, reduction="none")
         np.testing.assert_array_equal(got, (oracle.grad if grad else oracle).binary_cross_entropy(
             p, y, weight=w, reduction="none"))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_cross_entropy_gradient_of_a_mean_over_zero_weight(dtype):
+    # Every target of zero weight: the mean is 0 / 0. With smoothing the samples still have terms, so
+    # their gradient is NaN (the accurate tier gave +-inf, g / 0); without smoothing, or for ignored
+    # samples, there is no term and the gradient is 0 (found by tools/bench_fuzz.py's search).
+    x = np.array([[-1.0, -2.0, -3.0, -4.0], [0.5, 1.0, 2.0, 3.0]], dtype=dtype)
+    w = np.array([1.0, 0.0, 2.0, 3.0], dtype=dtype)
+    cases = [(np.array([1, 1]), dict(weight=w)), (np.array([1, 1]), dict(weight=w, label_smoothing=0.1)),
+             (np.array([1, -100]), dict(weight=w, label_smoothing=0.1)), (np.array([-100, -100]), {}),
+             (np.array([-100, -100]), dict(label_smoothing=0.1))]
+    expected = [np.zeros((2, 4)), np.full((2, 4), np.nan), np.array([[np.nan] * 4, [0.0] * 4]), np.zeros((2, 4)),
+                np.zeros((2, 4))]
+    for (target, kw), want in zip(cases, expected):
+        want_out = oracle.grad.cross_entropy(x, target, **kw)
+        np.testing.assert_array_equal(want_out, want)
+        for tier in (accurate, stable):
+            np.testing.assert_array_equal(tier.grad.cross_entropy(x, target, **kw), want_out)
 
 
 # -- Hypothesis: the regimes where terms underflow ---------------------------------------------------

@@ -47,11 +47,16 @@ _QUIET = dict(invalid="ignore", divide="ignore", over="ignore", under="ignore")
 
 
 def _factor(grad_output: Any, reduction: str, out_shape: tuple[int, ...], den: Any, work: np.dtype) -> np.ndarray:
-    """Per-sample factor of each sample's gradient: g, g, or g / den for none, sum, mean."""
+    """Per-sample factor of each sample's gradient: g, g, or g / den for none, sum, mean.
+
+    A mean over a zero denominator (every target ignored or of zero weight) is ``0 / 0``: the factor
+    is NaN whatever ``g`` (``g / 0`` would give ``+-inf``); samples without a loss term are set to 0
+    by the caller, as the oracle does."""
     g = grad_output_array(grad_output, out_shape if reduction == "none" else ()).astype(work)
     if reduction == "mean":
+        d = np.asarray(den, dtype=work)
         with np.errstate(**_QUIET):
-            g = g / np.asarray(den, dtype=work)
+            g = np.where(d == 0, np.asarray(np.nan, dtype=work), g / d)
     return g
 
 

@@ -19,7 +19,12 @@ binary_cross_entropy          ``G w (p - y) / (p (1 - p))``
 binary_cross_entropy_with_logits  ``G w ((1 + (pw - 1) y) sigmoid(x) - pw y)``
 ============================  =================================================
 
-where ``G`` is ``grad_output`` divided by the reduction's denominator.
+where ``G`` is ``grad_output`` divided by the reduction's denominator.  A
+mean over a zero denominator (every target ignored or of zero weight) is
+``0 / 0``: NaN for every sample with a loss term, ``+0`` for a sample
+without one (an ignored target, or a zero target weight without
+smoothing).  PyTorch gives 0 for ignored targets too, but NaN for a zero
+target weight.
 Every gradient also takes ``engine="auto" | "mpfr"`` (see
 :mod:`softmax_oracle.oracle`): the same bits, ``"auto"`` through the
 certified fast phase first.  A
