@@ -24,6 +24,7 @@ import numpy as np
 
 from ..errors import InvalidInput, PrecisionExhausted
 from ..formats import Format, binary_format
+from ..numerics.arith import DOUBLE_DOUBLE, arith_for
 from ..rounding import to_array, to_mpf
 from ._counts import record
 from ._ziv import MAX_BITS, Term, Undecided, decide
@@ -33,9 +34,17 @@ __all__ = ["Terms", "round_terms", "exact_terms", "check_engine", "ENGINES", "Fa
 ENGINES = ("auto", "mpfr")
 """``"auto"``: the certified fast phase, then MPFR for the undecided rest; ``"mpfr"``: MPFR only."""
 
-FastPhase = Callable[[Format], "tuple[np.ndarray, np.ndarray]"]
-"""``fast(fmt) -> (values, decided)``: arrays of the output's shape, ``fmt.dtype`` and bool;
-``values`` is correctly rounded wherever ``decided`` is True (meaningless elsewhere)."""
+FastPhase = Callable[..., "tuple[np.ndarray, np.ndarray]"]
+"""``fast(fmt, tier=None) -> (values, decided)``: arrays of the output's shape, ``fmt.dtype`` and
+bool; ``values`` is correctly rounded wherever ``decided`` is True (meaningless elsewhere).
+``tier`` (:data:`~softmax_oracle.numerics.arith.DOUBLE` or ``DOUBLE_DOUBLE``) overrides the
+arithmetic :func:`~softmax_oracle.numerics.arith.arith_for` picks for ``fmt``: every bound of the
+fast phases holds in either tier, so either decides only correctly rounded values."""
+
+ESCALATE_RATIO = 1024
+"""A narrow format's call whose double tier leaves ``u`` of its ``n`` elements undecided runs the
+double-double tier on the whole call before MPFR when ``n <= ESCALATE_RATIO * u``: the double-double
+phase costs about 0.3 us an element (plus ~0.3 ms a call), an MPFR element 0.3 ms or more."""
 
 
 def check_engine(engine: Any) -> str:
@@ -80,14 +89,22 @@ def _decide(terms: Terms, fmt: Format, indices) -> list:
 def round_terms(terms: Terms, fmt: Format, *, engine: str = "auto") -> np.ndarray:
     """Every element correctly rounded to ``fmt``: an array of ``fmt.dtype`` (0-d for scalars).
 
-    With ``engine="auto"`` the fast phase (if any) decides what it can and
+    With ``engine="auto"`` the fast phase (if any) decides what it can (for
+    float32, float16 and bfloat16 in the double tier, then, where it leaves
+    enough undecided (:data:`ESCALATE_RATIO`), in the double-double tier) and
     only the other elements' terms are built and rounded by MPFR.
     """
     size = terms.size
     if engine == "auto" and terms.fast is not None and size:
         values, decided = terms.fast(fmt)
         values = np.array(values, dtype=fmt.dtype).reshape(-1)
-        undecided = np.flatnonzero(~np.asarray(decided, dtype=bool).reshape(-1))
+        decided = np.asarray(decided, dtype=bool).reshape(-1)
+        undecided = np.flatnonzero(~decided)
+        if undecided.size and arith_for(fmt) is not DOUBLE_DOUBLE and size <= ESCALATE_RATIO * undecided.size:
+            v2, d2 = terms.fast(fmt, DOUBLE_DOUBLE)  # e.g. a float32 value 2**-60 from a midpoint
+            d2 = np.asarray(d2, dtype=bool).reshape(-1)[undecided]
+            values[undecided[d2]] = np.asarray(v2, dtype=fmt.dtype).reshape(-1)[undecided[d2]]
+            undecided = undecided[~d2]
     else:
         values = np.empty(size, dtype=fmt.dtype)
         undecided = np.arange(size)

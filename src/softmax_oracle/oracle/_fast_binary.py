@@ -91,9 +91,9 @@ def _finish(A, enc, fmt, sign, nan, zero, reduction, extra=None):
     return values, decided
 
 
-def bce(p, y, w, reduction: str, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+def bce(p, y, w, reduction: str, fmt: Format, tier: Arith | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fast phase of ``binary_cross_entropy`` (see the module docstring)."""
-    A = arith_for(fmt)
+    A = tier or arith_for(fmt)
     p, y, w = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (p, y, w))
     with np.errstate(invalid="ignore", over="ignore"):  # non-finite operands are masked, then decided as NaN
         nan = ~(np.isfinite(p) & np.isfinite(y) & np.isfinite(w))
@@ -119,9 +119,9 @@ def bce(p, y, w, reduction: str, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
         return _finish(A, loss, fmt, sign, nan, zero, reduction, [(inf1 | inf2, inf_value)])
 
 
-def grad_bce(p, y, w, reduction: str, g, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+def grad_bce(p, y, w, reduction: str, g, fmt: Format, tier: Arith | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fast phase of the gradient of ``binary_cross_entropy`` (see the module docstring)."""
-    A = arith_for(fmt)
+    A = tier or arith_for(fmt)
     p, y, w = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (p, y, w))
     n = p.size
     with np.errstate(invalid="ignore", over="ignore"):  # non-finite operands are masked, then decided as NaN
@@ -171,9 +171,9 @@ def _logit_parts(A: Arith, x, y, w, pw):
     return one, W, Y, PW, X, L, e
 
 
-def bce_with_logits(x, y, w, pw, reduction: str, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+def bce_with_logits(x, y, w, pw, reduction: str, fmt: Format, tier: Arith | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fast phase of ``binary_cross_entropy_with_logits`` (see the module docstring)."""
-    A = arith_for(fmt)
+    A = tier or arith_for(fmt)
     x, y, w, pw = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (x, y, w, pw))
     with np.errstate(invalid="ignore", over="ignore"):  # non-finite operands are masked, then decided as NaN
         nan = np.isnan(x) | ~(np.isfinite(y) & np.isfinite(w) & np.isfinite(pw))
@@ -194,9 +194,9 @@ def bce_with_logits(x, y, w, pw, reduction: str, fmt: Format) -> tuple[np.ndarra
         return _finish(A, loss, fmt, sign, nan, zero, reduction, [(infinite & ~zero, c_inf * np.inf)])
 
 
-def grad_bce_with_logits(x, y, w, pw, reduction: str, g, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+def grad_bce_with_logits(x, y, w, pw, reduction: str, g, fmt: Format, tier: Arith | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fast phase of the gradient of ``binary_cross_entropy_with_logits`` (see the module docstring)."""
-    A = arith_for(fmt)
+    A = tier or arith_for(fmt)
     x, y, w, pw = (np.asarray(a, dtype=np.float64).reshape(-1) for a in (x, y, w, pw))
     n = x.size
     with np.errstate(invalid="ignore", over="ignore"):  # non-finite operands are masked, then decided as NaN

@@ -66,8 +66,8 @@ def _terms(A, x, y, log_target: bool):
     return enc, sign, ok, zero & ~np.isnan(x), special_v
 
 
-def _values(x, y, log_target: bool, reduction: str, den: float, fmt: Format):
-    A = arith_for(fmt)
+def _values(x, y, log_target: bool, reduction: str, den: float, fmt: Format, tier=None):
+    A = tier or arith_for(fmt)
     enc, sign, ok, zero, special_v = _terms(A, x, y, log_target)
     if reduction == "none":
         values, decided = _rounded(enc, fmt, sign=sign)
@@ -88,8 +88,8 @@ def _values(x, y, log_target: bool, reduction: str, den: float, fmt: Format):
     return values.reshape(()), decided.reshape(())
 
 
-def _gradient(x, y, log_target: bool, g: np.ndarray, den: float | None, fmt: Format):
-    A = arith_for(fmt)
+def _gradient(x, y, log_target: bool, g: np.ndarray, den: float | None, fmt: Format, tier=None):
+    A = tier or arith_for(fmt)
     n = x.size
     f_nan = ~np.isfinite(g) | (den == 0)
     gs = np.where(f_nan, 0.0, g)
@@ -125,8 +125,8 @@ def kl_div_phase(x: np.ndarray, y: np.ndarray, shape: tuple[int, ...], reduction
     if x.size == 0:
         return None
     if not grad:
-        def fast(fmt: Format):
-            values, decided = _values(x, y, log_target, reduction, den, fmt)
+        def fast(fmt: Format, tier=None):
+            values, decided = _values(x, y, log_target, reduction, den, fmt, tier)
             out = shape if reduction == "none" else ()
             return values.reshape(out), decided.reshape(out)
 
@@ -135,8 +135,8 @@ def kl_div_phase(x: np.ndarray, y: np.ndarray, shape: tuple[int, ...], reduction
                         (x.size,))
     scale = den if reduction == "mean" else None
 
-    def fast_grad(fmt: Format):
-        values, decided = _gradient(x, y, log_target, g, scale, fmt)
+    def fast_grad(fmt: Format, tier=None):
+        values, decided = _gradient(x, y, log_target, g, scale, fmt, tier)
         return values.reshape(shape), decided.reshape(shape)
 
     return fast_grad

@@ -96,8 +96,8 @@ def _sample_losses(A, p: _Problem, rows: slice):
     return (lh[:, 0], ll[:, 0]), l_err[:, 0], ok, zero, c, q
 
 
-def _loss_values(p: _Problem, fmt: Format):
-    A = arith_for(fmt)
+def _loss_values(p: _Problem, fmt: Format, tier=None):
+    A = tier or arith_for(fmt)
     m = p.x.shape[0]
     lh, ll, err = np.zeros(m), np.zeros(m), np.zeros(m)
     ok, zero = np.zeros(m, bool), np.zeros(m, bool)
@@ -144,8 +144,8 @@ def _factors(p: _Problem, grad_output) -> tuple[tuple[np.ndarray, np.ndarray], n
     return f, rel, nan
 
 
-def _gradient(p: _Problem, grad_output, fmt: Format):
-    A = arith_for(fmt)
+def _gradient(p: _Problem, grad_output, fmt: Format, tier=None):
+    A = tier or arith_for(fmt)
     m, n_classes = p.x.shape
     values = np.empty((m, n_classes), fmt.dtype)
     decided = np.zeros((m, n_classes), bool)
@@ -214,7 +214,7 @@ def cross_entropy_phase(prob, label_smoothing: float, *, grad: bool, grad_output
     if prob.probabilities or label_smoothing != 0:
         return soft_targets_phase(prob, label_smoothing, grad=grad, grad_output=grad_output)
     p = _Problem(prob)
-    return loss_phase(prob, p.reduction, lambda fmt: _loss_values(p, fmt), lambda fmt: _gradient(p, grad_output, fmt),
+    return loss_phase(prob, p.reduction, lambda fmt, tier: _loss_values(p, fmt, tier), lambda fmt, tier: _gradient(p, grad_output, fmt, tier),
                       grad=grad)
 
 
@@ -283,5 +283,5 @@ def nll_loss_phase(prob, *, grad: bool, grad_output: np.ndarray | None = None):
     if 0 in prob.input.shape:
         return None
     p = _Problem(prob)
-    return loss_phase(prob, p.reduction, lambda fmt: _nll_values(p, fmt),
-                      lambda fmt: _nll_gradient(p, grad_output, fmt), grad=grad)
+    return loss_phase(prob, p.reduction, lambda fmt, tier: _nll_values(p, fmt),
+                      lambda fmt, tier: _nll_gradient(p, grad_output, fmt), grad=grad)

@@ -105,8 +105,9 @@ _LIMITS = {  # value at x = +inf, x = -inf
 }
 
 
-def _block(name: str, x: np.ndarray, g: np.ndarray | None, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
-    A = arith_for(fmt)
+def _block(name: str, x: np.ndarray, g: np.ndarray | None, fmt: Format, tier: Arith | None = None
+           ) -> tuple[np.ndarray, np.ndarray]:
+    A = tier or arith_for(fmt)
     finite = np.isfinite(x)
     xs = np.where(finite, x, 0.0)
     if g is None:
@@ -145,7 +146,8 @@ def _block(name: str, x: np.ndarray, g: np.ndarray | None, fmt: Format) -> tuple
     return values, decided
 
 
-def pointwise(name: str, x: np.ndarray, g: np.ndarray | None, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+def pointwise(name: str, x: np.ndarray, g: np.ndarray | None, fmt: Format, tier: Arith | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
     """``(values, decided)`` of ``name`` (or its gradient with ``g``) at the flat float64 ``x``.
 
     ``values`` (``fmt.dtype``) is meaningful where ``decided``; see the module docstring.
@@ -157,15 +159,15 @@ def pointwise(name: str, x: np.ndarray, g: np.ndarray | None, fmt: Format) -> tu
     with np.errstate(invalid="ignore", over="ignore"):  # NaN/inf inputs are replaced before use, then restored
         for i in range(0, x.size, BLOCK):
             part = slice(i, i + BLOCK)
-            values[part], decided[part] = _block(name, x[part], None if g is None else g[part], fmt)
+            values[part], decided[part] = _block(name, x[part], None if g is None else g[part], fmt, tier)
     return values, decided
 
 
 def phase(name: str, x: np.ndarray, g: np.ndarray | None, shape: tuple[int, ...]) -> Callable[[Format], tuple[np.ndarray, np.ndarray]]:
     """``fast(fmt) -> (values, decided)`` of ``name`` on ``x`` (flat), reshaped to ``shape``."""
 
-    def fast(fmt: Format) -> tuple[np.ndarray, np.ndarray]:
-        values, decided = pointwise(name, x, g, fmt)
+    def fast(fmt: Format, tier: Arith | None = None) -> tuple[np.ndarray, np.ndarray]:
+        values, decided = pointwise(name, x, g, fmt, tier)
         return values.reshape(shape), decided.reshape(shape)
 
     return fast

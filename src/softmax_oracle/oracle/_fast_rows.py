@@ -45,11 +45,12 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..formats import Format
-from ..numerics.arith import Arith, arith_for
+from ..numerics.arith import DOUBLE_DOUBLE, Arith, arith_for
 from ..numerics import double_double as dd
 from ..numerics.eft import two_sum
 from ..numerics.enclosure import Enclosure, normalized, round_enclosure
 from ..rounding import NAN, Rounded, to_bits
+from ._evaluate import ESCALATE_RATIO
 from ._fast_lean import U, lean_log, lean_rows
 from ._fast_lean import decide as lean_decide
 
@@ -115,14 +116,14 @@ def loss_phase(prob, reduction: str, values: Callable, gradient: Callable, *, gr
     ``prob.restore`` puts back in the input's layout; ``grad`` picks which.
     """
     if grad:
-        def fast_grad(fmt: Format):
-            v, d = gradient(fmt)
+        def fast_grad(fmt: Format, tier: Arith | None = None):
+            v, d = gradient(fmt, tier)
             return prob.restore(v), prob.restore(d)
 
         return fast_grad
 
-    def fast(fmt: Format):
-        v, d = values(fmt)
+    def fast(fmt: Format, tier: Arith | None = None):
+        v, d = values(fmt, tier)
         shape = prob.out_shape if reduction == "none" else ()
         return v.reshape(shape), d.reshape(shape)
 
@@ -355,9 +356,9 @@ def _plus(a: np.ndarray, b, rad):
 _LEAN = {("logsumexp", False), ("softmax", False), ("log_softmax", False), ("logsumexp", True)}
 
 
-def _block(name: str, grad: bool, A: Arith, x: np.ndarray, g, fmt: Format):
-    """``(values, decided)`` of one block of rows: the lean path, then the general path on the rows
-    it left undecided, then the structural answers."""
+def _block(name: str, grad: bool, A: Arith, x: np.ndarray, g, fmt: Format, generic: bool = True):
+    """``(values, decided)`` of one block of rows: the lean path, then (if ``generic``) the general
+    path on the rows it left undecided, then the structural answers."""
     if x.shape[1] == 0:  # only logsumexp has elements here: -inf per row
         return np.full(x.shape[0], special(-np.inf, fmt)), np.ones(x.shape[0], dtype=bool)
     c = classify(x)
@@ -368,7 +369,7 @@ def _block(name: str, grad: bool, A: Arith, x: np.ndarray, g, fmt: Format):
     values, decided = _lean(name, grad, A, c, g, fmt)
     _structural(name, grad, c, g, values, decided, fmt)
     redo = ~(decided if decided.ndim == 1 else decided.all(axis=-1))
-    if redo.any():
+    if generic and redo.any():
         sub = classify(x[redo])
         g_sub = None if g is None else g[redo]
         v2, d2 = _generic(name, grad, A, row_quantities(A, sub), g_sub, fmt)
@@ -388,16 +389,20 @@ def phase(name: str, layout, g: np.ndarray | None, *, grad: bool):
     """
     reduced = name == "logsumexp" and not grad
 
-    def fast(fmt: Format) -> tuple[np.ndarray, np.ndarray]:
-        A = arith_for(fmt)
+    def fast(fmt: Format, tier: Arith | None = None) -> tuple[np.ndarray, np.ndarray]:
+        A = tier or arith_for(fmt)
         n_rows, n = layout.n_rows, layout.n
+        # a small call's double tier leaves its undecided rows to the double-double tier (round_terms
+        # escalates whenever size <= ESCALATE_RATIO): the general path (~1 ms a block) would not help
+        generic = not (A is not DOUBLE_DOUBLE and n_rows * n <= ESCALATE_RATIO)
         shape = (n_rows,) if reduced else (n_rows, n)
         values = np.empty(shape, dtype=fmt.dtype)
         decided = np.empty(shape, dtype=bool)
         step = max(1, BLOCK // max(n, 1))
         for r0 in range(0, n_rows, step):
             rows = slice(r0, r0 + step)
-            values[rows], decided[rows] = _block(name, grad, A, layout.flat[rows], None if g is None else g[rows], fmt)
+            values[rows], decided[rows] = _block(name, grad, A, layout.flat[rows], None if g is None else g[rows], fmt,
+                                                 generic)
         if reduced:
             return layout.reduced(values), layout.reduced(decided)
         return layout.restore(values), layout.restore(decided)

@@ -267,8 +267,8 @@ def _double_losses(p: SoftProblem, rows: slice, d, d_lo, log):
     return (lh, np.zeros_like(lh), err), a
 
 
-def _loss_values(p: SoftProblem, fmt: Format):
-    A = arith_for(fmt)
+def _loss_values(p: SoftProblem, fmt: Format, tier=None):
+    A = tier or arith_for(fmt)
     m = p.x.shape[0]
     lh, ll, err = np.zeros(m), np.zeros(m), np.zeros(m)
     ok, single0 = np.zeros(m, bool), np.zeros(m, bool)
@@ -349,8 +349,8 @@ def factors(p: SoftProblem, grad_output):
     return (fh, fl), rel, nan
 
 
-def _gradient(p: SoftProblem, grad_output, fmt: Format):
-    A = arith_for(fmt)
+def _gradient(p: SoftProblem, grad_output, fmt: Format, tier=None):
+    A = tier or arith_for(fmt)
     m, n_classes = p.x.shape
     values = np.empty((m, n_classes), fmt.dtype)
     decided = np.zeros((m, n_classes), bool)
@@ -462,5 +462,5 @@ def soft_targets_phase(prob, label_smoothing: float, *, grad: bool, grad_output:
     (values, decided)`` in the output's layout.
     """
     p = SoftProblem(prob, label_smoothing)
-    return loss_phase(prob, p.reduction, lambda fmt: _loss_values(p, fmt), lambda fmt: _gradient(p, grad_output, fmt),
+    return loss_phase(prob, p.reduction, lambda fmt, tier: _loss_values(p, fmt, tier), lambda fmt, tier: _gradient(p, grad_output, fmt, tier),
                       grad=grad)

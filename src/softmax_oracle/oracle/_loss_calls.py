@@ -346,9 +346,9 @@ def _binary_fast(kernel, arrays, reduction: str, shape: tuple[int, ...], g: np.n
     """The fast phase of an elementwise loss (:mod:`._fast_binary`), reshaped to the output."""
     out_shape = shape if reduction == "none" or g is not None else ()
 
-    def fast(fmt: Format):
+    def fast(fmt: Format, tier=None):
         extra = () if g is None else (g,)
-        values, decided = kernel(*arrays, reduction, *extra, fmt)
+        values, decided = kernel(*arrays, reduction, *extra, fmt, tier)
         return values.reshape(out_shape), decided.reshape(out_shape)
 
     return fast
