@@ -81,7 +81,7 @@ class Format:
         """The NumPy dtype holding values of this format."""
         return _DTYPES[self.name]
 
-    @property
+    @cached_property
     def uint_dtype(self) -> np.dtype:
         """The unsigned integer dtype of the same width (for bit patterns)."""
         return np.dtype(f"uint{self.bits}")
@@ -114,6 +114,7 @@ _DTYPES: dict[str, np.dtype] = {
     "bfloat16": np.dtype(ml_dtypes.bfloat16),
 }
 _BY_NAME = {f.name: f for f in FORMATS}
+_BY_DTYPE = {f.dtype: f for f in FORMATS}
 
 
 def binary_format(bits: int) -> Format:
@@ -136,6 +137,8 @@ def format_of(dtype: Any, *, argument: str = "dtype") -> Format:
         return dtype
     if isinstance(dtype, np.ndarray):
         dtype = dtype.dtype
+    if isinstance(dtype, np.dtype) and dtype in _BY_DTYPE:  # the common case, without np.dtype(...).name
+        return _BY_DTYPE[dtype]
     try:
         name = None if dtype is None else np.dtype(dtype).name
     except TypeError:

@@ -47,7 +47,7 @@ class RowLayout:
     def __init__(self, arr: np.ndarray, axis: int) -> None:
         self.shape = arr.shape
         self.axis = axis
-        moved = np.moveaxis(arr, axis, -1) if arr.ndim else arr.reshape(1)
+        moved = arr if arr.ndim and axis == arr.ndim - 1 else np.moveaxis(arr, axis, -1) if arr.ndim else arr.reshape(1)
         self.moved_shape = moved.shape
         self.n = moved.shape[-1]
         self.n_rows = math.prod(moved.shape[:-1])
@@ -67,7 +67,8 @@ class RowLayout:
         """An ``(rows, n)`` array in the input's layout (shape ``self.shape``)."""
         if not self.shape:
             return rows.reshape(())
-        return np.moveaxis(rows.reshape(self.moved_shape), -1, self.axis)
+        rows = rows.reshape(self.moved_shape)
+        return rows if self.axis == len(self.shape) - 1 else np.moveaxis(rows, -1, self.axis)
 
     def reduced(self, values: np.ndarray) -> np.ndarray:
         """A per-row array in the shape of the input without ``axis``."""

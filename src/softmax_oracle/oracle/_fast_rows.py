@@ -162,7 +162,7 @@ def classify(x: np.ndarray) -> RowClasses:
     posinf = (x == np.inf).any(axis=-1) & ~nan
     masked = x == -np.inf
     empty = masked.all(axis=-1) & ~nan
-    status = np.select([nan, posinf, empty], [1, 2, 3], 0)
+    status = np.where(nan, 1, np.where(posinf, 2, np.where(empty, 3, 0)))
     live = ~masked & (status == 0)[:, None]
     m = np.max(np.where(live, x, -np.inf), axis=-1)
     m = np.where(status == 0, m, 0.0) + 0.0  # -0.0 -> +0.0: the MPFR engine's m is the rational 0
@@ -321,8 +321,9 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
             scale = None if name == "softmax" else (gs, np.zeros_like(gs), np.zeros_like(gs))
             values[tiny], decided[tiny] = refine(A, c, q, tiny, fmt, scale, sign)
         dead_ = c.tail & dead(q.d, 1.0 if name == "softmax" else gs)
-        set_decided(values, decided, dead_ & (np.asarray(sign) > 0), signed_zero(False, fmt))
-        set_decided(values, decided, dead_ & (np.asarray(sign) < 0), signed_zero(True, fmt))  # g s, g < 0
+        if dead_.any():
+            set_decided(values, decided, dead_ & (np.asarray(sign) > 0), signed_zero(False, fmt))
+            set_decided(values, decided, dead_ & (np.asarray(sign) < 0), signed_zero(True, fmt))  # g s, g < 0
     return values, decided
 
 
