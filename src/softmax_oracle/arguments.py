@@ -143,6 +143,8 @@ class ClassProblem:
 
     def restore(self, rows: np.ndarray) -> np.ndarray:
         """An ``(M, C)`` array back in the input's shape and layout."""
+        if self.class_axis == len(self.in_shape) - 1:
+            return rows.reshape(self.in_shape)
         moved = tuple(s for i, s in enumerate(self.in_shape) if i != self.class_axis) + (self.in_shape[self.class_axis],)
         return np.moveaxis(rows.reshape(moved), -1, self.class_axis)
 

@@ -40,6 +40,7 @@ memory is a fixed multiple of the block, not of the array.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -73,16 +74,25 @@ def where(mask: np.ndarray, a: Enclosure, b: Enclosure) -> Enclosure:
 
 
 def special(value: float, fmt: Format) -> np.ndarray:
-    """The 0-d ``fmt`` array of NaN (the MPFR engine's canonical quiet NaN) or an infinity."""
-    if value != value:
-        bits = to_bits(NAN, fmt)
-    else:
-        bits = to_bits(Rounded(value < 0, 0, 0, "inf"), fmt)
-    return np.array(bits, dtype=fmt.uint_dtype).view(fmt.dtype)
+    """The 0-d ``fmt`` array of NaN (the MPFR engine's canonical quiet NaN) or an infinity (read-only)."""
+    return _special(value != value, value < 0, fmt)
 
 
+@lru_cache(maxsize=64)
+def _special(nan: bool, negative: bool, fmt: Format) -> np.ndarray:
+    bits = to_bits(NAN, fmt) if nan else to_bits(Rounded(negative, 0, 0, "inf"), fmt)
+    return _frozen(np.array(bits, dtype=fmt.uint_dtype).view(fmt.dtype))
+
+
+@lru_cache(maxsize=64)
 def signed_zero(negative: bool, fmt: Format) -> np.ndarray:
-    return np.array(to_bits(Rounded(negative, 0, 0), fmt), dtype=fmt.uint_dtype).view(fmt.dtype)
+    """The 0-d ``fmt`` array of ``-0.0`` or ``+0.0`` (read-only)."""
+    return _frozen(np.array(to_bits(Rounded(negative, 0, 0), fmt), dtype=fmt.uint_dtype).view(fmt.dtype))
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
 
 
 class RowQuantities(NamedTuple):
