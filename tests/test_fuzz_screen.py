@@ -129,6 +129,11 @@ def test_the_bounds_hold_and_the_rounded_values_are_the_oracles(dtype, data):
         assert np.all(np.abs(scores - exact)[right] <= slack[right])
     else:  # the integer distance: the error is within [d - 1/2, ...] (d >= 1 means e >= 1/2)
         assert np.all(exact[right] >= np.minimum(scores[right], 1.0) / 2 - 2.0**-40)
+    if fmt.precision <= 24:  # the cheaper screen of a narrow format: the integer distance in the format
+        distance, cheap, cheap_fallback = scores_and_bounds(got, rounded, None, wrong, fmt)
+        assert np.all(exact[right] <= cheap[right]), (exact, cheap)
+        assert np.all(as_rounded[right] <= cheap_fallback[right])
+        assert np.all(exact[right] >= np.minimum(distance[right], 1.0) / 2 - 2.0**-40)
 
 
 def test_the_float64_bound_across_a_power_of_two():
@@ -270,6 +275,23 @@ def test_a_correctly_rounded_candidate_is_screened_in_a_narrow_format(monkeypatc
     _assert_same(result, shadow)
     assert result.max_ulp_error <= 0.5 and result.mismatch_count == 0
     assert exact_calls < result.examples_run / 3  # a record is rare: most examples are decided by the bound
+
+
+def test_a_narrow_search_skips_the_float64_rounding_once_the_candidate_is_off_by_an_ulp(monkeypatch):
+    calls = {"float64": 0, "format": 0}
+    values, rounded_only = fuzz.oracle_values, fuzz.oracle_rounded
+
+    def counted(kind, fn):
+        def call(*args, **kwargs):
+            calls[kind] += 1
+            return fn(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(fuzz, "oracle_values", counted("float64", values))
+    monkeypatch.setattr(fuzz, "oracle_rounded", counted("format", rounded_only))
+    result = fuzz.search("numpy-naive", "softmax", dtype="float32", max_examples=200, seed=3, database=None)
+    assert result.max_ulp_error > 1
+    assert calls["format"] > calls["float64"]  # most examples: the format's rounding alone
 
 
 def _scribbling_softmax(x, axis=-1):

@@ -18,14 +18,22 @@ with candidate value ``y``, exact value ``x`` and ``e = ulp_error(y, x)``:
   ``2**-30 + 2**-53 e`` of ``e`` where ``r`` fixes the binade of ``x``; the
   bound takes the smaller unit where it does not
   (:func:`softmax_oracle.ulp.binade_ambiguous`) and adds ``2**-50 e + 2**-29``.
-* **float64 targets.**  The score is the integer distance ``d`` from the
-  correctly rounded ``r`` (:func:`softmax_oracle.ulp.ulp_distance`).  With
-  ``M = max(|y|, |r|)``, every float step between ``y`` and ``r`` is at most
-  ``S = M - pred(M)``, so ``|y - r| <= d S``; ``|r - x| <= ulp(x) / 2`` and
+* **float64 targets** (and narrower ones scored without the float64
+  rounding, below).  The score is the integer distance ``d`` from the
+  correctly rounded ``r`` (:func:`softmax_oracle.ulp.ulp_distance`, in the
+  target format).  With ``M = max(|y|, |r|)``, every float step between ``y``
+  and ``r`` is at most ``S``, the spacing of the format in ``M``'s binade
+  (``>= M - pred(M)``), so ``|y - r| <= d S``; ``|r - x| <= ulp(x) / 2`` and
   ``ulp(x) >= u``, the gap below ``|r|`` (the least subnormal at ``r = 0``), so
   ``e <= d S / u + 1/2`` (``S / u`` is a power of two), inflated by
   ``2**-50`` for the float64 rounding of ``d`` and of the product.  ``d = 0``
   gives ``e <= 1/2``.
+
+For a narrow format, :func:`softmax_oracle.fuzz.search` takes the cheaper
+second way once its worst error found is at least one ULP (the candidate is
+not correctly rounded, and most examples are then proven no worse by ``d``
+alone): the oracle is called in the target format only, and with
+``dtype=float64`` only for the examples the integer bound leaves open.
 
 Where an exact value lies below MPFR's exponent range (``2**-1073741823``,
 about ``e**-7.4e8``, as a remainder that is not a single term),
@@ -62,7 +70,7 @@ from .formats import Format
 from .numerics.cast import round_to_format
 from .ulp import ulp_distance
 
-__all__ = ["oracle_values", "oracle_table", "call_key", "copies", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
+__all__ = ["oracle_values", "oracle_rounded", "oracle_table", "call_key", "copies", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
 
 _SLACK = 1 + 2.0**-50  # relative slack of the float64 bounds
 _SAFE_MAGNITUDE = 2.0**26  # finite inputs below this keep every exact value within MPFR's exponent range
@@ -88,6 +96,12 @@ def oracle_values(function: str, grad: bool, fmt: Format, args: tuple[Any, ...],
     if narrow_midpoints(r64, fmt).any():
         return np.asarray(oracle_fn(*args, engine=engine, **kwargs)), r64
     return np.asarray(round_to_format(r64, fmt)), r64
+
+
+def oracle_rounded(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], engine: str) -> np.ndarray:
+    """``oracle.<function>(*args, **kwargs)``: the correctly rounded values alone (the cheaper screen's)."""
+    module = importlib.import_module(".oracle.grad" if grad else ".oracle", __package__)
+    return np.asarray(getattr(module, function)(*args, engine=engine, **kwargs))
 
 
 ELEMENTWISE = ("sigmoid", "log_sigmoid", "softplus")
@@ -176,6 +190,15 @@ def _narrow_errors(g: np.ndarray, r: np.ndarray, fmt: Format) -> tuple[np.ndarra
     return error, open_binade
 
 
+def _spacing(a: np.ndarray, fmt: Format) -> np.ndarray:
+    """``2**(max(E, emin) - p + 1)`` for float64 values ``a >= 0`` of ``fmt`` (``E`` the binade of ``a``, ``emin``
+    at 0): the step above ``a``, at least the step below it; exact (powers of two); NaN and inf give NaN/inf."""
+    _, exponent = np.frexp(a)
+    e = np.where(a == 0, fmt.emin, exponent.astype(np.int64) - 1)
+    unit = np.ldexp(1.0, np.maximum(e, fmt.emin) - fmt.precision + 1)
+    return np.where(np.isfinite(a), unit, a)
+
+
 def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | None, wrong: np.ndarray,
                       fmt: Format, *, fallback: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per element: the search's target score, an upper bound on the exact ULP error, and on the fallback one.
@@ -185,33 +208,34 @@ def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | No
     reference falls back to the correctly rounded values ``r`` (see
     :func:`~softmax_oracle.compare.reference`); ``None`` unless asked for.
     ``wrong`` marks the elements of the wrong class (score 0, bounds
-    ``-inf``); a NaN bound is ``inf``.  ``r64`` is required for a format
-    narrower than float64.
+    ``-inf``); a NaN bound is ``inf``.  With ``r64`` (a format narrower than
+    float64) the score is the error against ``r64``; without it (any
+    format) the integer ULP distance ``d`` from ``rounded`` and the bound
+    ``d S / u + 1/2`` of the module docstring, ``S`` and ``u`` in ``fmt``.
     """
     with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
         g, r = got.astype(np.float64), rounded.astype(np.float64)
     last = None
-    if fmt.precision <= 24:
-        if r64 is None:
-            raise ValueError("narrow formats need the float64 correctly rounded values")
+    if r64 is not None and fmt.precision <= 24:
         score, open_binade = _narrow_errors(g, r64, fmt)
         true_bound = np.where(open_binade, 2 * score, score) * _SLACK + 2.0**-29
         if fallback:
             last = _narrow_errors(g, r, fmt)[0] * _SLACK
-    else:
-        g = np.where(wrong, r, g)  # mismatched elements set equal, as compare does
-        distance = np.asarray(ulp_distance(g, r), dtype=np.uint64).reshape(got.shape)
+    else:  # the integer distance from the correctly rounded value (any format)
+        same = np.where(wrong, rounded, got)  # mismatched elements set equal, as compare does
+        distance = np.asarray(ulp_distance(same, rounded), dtype=np.uint64).reshape(got.shape)
         score = distance.astype(np.float64)
-        g, r = np.abs(g), np.abs(r)
+        with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
+            g = np.abs(same.astype(np.float64))
+        r = np.abs(r)
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, inf / inf where d = 0 (then e <= 1/2)
-            m = np.maximum(g, r)
-            step = m - np.nextafter(m, 0.0)
-            gap = np.where(r == 0, 2.0**-1074, r - np.nextafter(r, 0.0))
+            step = _spacing(np.maximum(g, r), fmt)  # >= M - pred(M)
+            unit = _spacing(r, fmt)  # ulp(r); ulp(0) the least subnormal
+            _, exponent = np.frexp(r)
+            power = (r != 0) & (np.frexp(r)[0] == 0.5) & (exponent.astype(np.int64) - 1 > fmt.emin)
+            gap = np.where(power, 0.5 * unit, unit)  # r - pred(r) (the least subnormal at 0)
             true_bound = np.where(distance == 0, 0.5, score * (step / gap) * _SLACK + 0.5)
             if fallback:
-                _, exponent = np.frexp(r)
-                e = np.where(r == 0, fmt.emin, exponent.astype(np.int64) - 1)
-                unit = np.ldexp(1.0, np.maximum(e, fmt.emin) - fmt.precision + 1)  # ulp(r); ulp(0) least subnormal
                 last = np.where(distance == 0, 0.0, score * (step / unit) * _SLACK)
     bound, last = (None if b is None else np.where(wrong, -np.inf, np.where(np.isnan(b), np.inf, b))
                    for b in (true_bound, last))

@@ -57,8 +57,8 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from .candidates import Implementation, resolve
-from ._fuzz_screen import (ELEMENTWISE, call_key, copies, fallback_possible, oracle_table, oracle_values,
-                           scores_and_bounds, wrong_class)
+from ._fuzz_screen import (ELEMENTWISE, call_key, copies, fallback_possible, oracle_rounded, oracle_table,
+                           oracle_values, scores_and_bounds, wrong_class)
 from .compare import (ClassMismatch, Comparison, check_output, compare_output, exact_elements, exact_reference,
                       literal)
 from .errors import InvalidInput, OracleError
@@ -184,15 +184,19 @@ class _Tracker:
         self.calls: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}  # "worst"/"mismatch" -> arguments
         self.problems: list[str] = []
         self.oracle_errors: list[str] = []
-        self.oracle_cache: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray | None]] = {}
+        # arguments -> (rounded, r64, whether r64 was asked for: False on the cheap path)
+        self.oracle_cache: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray | None, bool]] = {}
         self.table: tuple[np.ndarray, np.ndarray] | tuple[()] | None = None  # () once found unavailable
 
     def run(self, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
         if self.max_seconds is not None and time.perf_counter() - self.start > self.max_seconds:
             raise _BudgetSpent
         args, kwargs = call
+        # a narrow format's examples skip the float64 rounding while the candidate is shown not correctly
+        # rounded (see _fuzz_screen: the integer distance then proves most examples no worse)
+        precise = self.fmt.precision > 24 or self.best < 1.0
         try:
-            rounded, r64 = self._oracle(args, kwargs)
+            rounded, r64, precise = self._oracle(args, kwargs, precise)
         except OracleError as err:  # e.g. PrecisionExhausted: no reference, so nothing to measure
             _keep(self.oracle_errors, f"{type(err).__name__}: {err}")
             return
@@ -204,38 +208,53 @@ class _Tracker:
             status, problem = "raised", f"raised {type(err).__name__}: {err}"
         if status != "ok":
             _keep(self.problems, f"{status}: {problem}")
-        elif not self._measure(np.asarray(got), rounded, r64, args, kwargs):
+        elif not self._measure(np.asarray(got), rounded, r64, precise, args, kwargs):
             return
         self.examples += 1
         if self.on_progress is not None:
             self.on_progress(FuzzProgress(self.examples, time.perf_counter() - self.start,
                                           max(self.best, 0.0), self.mismatch_count))
 
-    def _oracle(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
-        """The oracle's answers: from the table of a 16-bit elementwise function, kept ones, or a call."""
+    def _oracle(self, args: tuple[Any, ...], kwargs: dict[str, Any], precise: bool = True
+                ) -> tuple[np.ndarray, np.ndarray | None, bool]:
+        """The oracle's answers ``(rounded, r64, precise)``: from the table of a 16-bit elementwise function,
+        kept ones, or a call.  ``precise=False`` asks for ``rounded`` alone (``r64`` None, ``precise`` False)
+        where nothing better is at hand."""
         if self.table is None and self.engine == "auto" and self.fmt.bits == 16 and self.function in ELEMENTWISE:
             self.table = oracle_table(self.function, self.grad, self.fmt, self.engine) or ()
         x = args[0] if len(args) == 1 else None
         if self.table and not kwargs and isinstance(x, np.ndarray) and x.dtype == self.fmt.dtype:
             bits = x.view(self.fmt.uint_dtype)
-            return self.table[0][bits], self.table[1][bits]
+            return self.table[0][bits], self.table[1][bits], True
         key = call_key(args, kwargs)
-        if key not in self.oracle_cache:  # Hypothesis draws the same arguments again and again
+        kept = self.oracle_cache.get(key)  # Hypothesis draws the same arguments again and again
+        if kept is None or (precise and not kept[2]):
             if len(self.oracle_cache) >= _CACHED:
                 self.oracle_cache.clear()
-            self.oracle_cache[key] = oracle_values(self.function, self.grad, self.fmt, args, kwargs, self.engine)
-        return self.oracle_cache[key]
+            if precise:
+                kept = (*oracle_values(self.function, self.grad, self.fmt, args, kwargs, self.engine), True)
+            else:
+                kept = (oracle_rounded(self.function, self.grad, args, kwargs, self.engine), None, False)
+            self.oracle_cache[key] = kept
+        return kept
 
-    def _measure(self, got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | None, args: tuple[Any, ...],
-                 kwargs: dict[str, Any]) -> bool:
+    def _measure(self, got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | None, precise: bool,
+                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
         """Score the example, compare it exactly if it can change the result; False if the exact reference failed."""
         wrong = wrong_class(got, rounded)
-        screened = r64 is not None or self.fmt.precision > 24
+        possible = fallback_possible(args, kwargs)  # compare may measure against the rounded values
+        if not precise:  # the cheap screen: the integer distance; the float64 rounding where it proves nothing
+            scores, bounds, fallback = scores_and_bounds(got, rounded, None, wrong, self.fmt, fallback=possible)
+            if fallback is not None:
+                bounds = np.maximum(bounds, fallback)
+            if np.any(bounds > self.best):
+                rounded, r64, precise = self._oracle(args, kwargs, True)  # the same rounded values
+        screened = r64 is not None or self.fmt.precision > 24 or not precise
         score = 0.0
         exact = not screened or (wrong.any() and len(self.mismatches) < _KEPT)
         if screened:
-            possible = fallback_possible(args, kwargs)  # compare may measure against the rounded values
-            scores, bounds, fallback = scores_and_bounds(got, rounded, r64, wrong, self.fmt, fallback=possible)
+            if precise:
+                scores, bounds, fallback = scores_and_bounds(got, rounded, r64, wrong, self.fmt, fallback=possible)
             score = float(scores.max()) if scores.size else 0.0
             if fallback is not None:
                 bounds = np.maximum(bounds, fallback)
