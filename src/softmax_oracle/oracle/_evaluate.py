@@ -41,10 +41,11 @@ bool; ``values`` is correctly rounded wherever ``decided`` is True (meaningless 
 arithmetic :func:`~softmax_oracle.numerics.arith.arith_for` picks for ``fmt``: every bound of the
 fast phases holds in either tier, so either decides only correctly rounded values."""
 
-ESCALATE_RATIO = 1024
+ESCALATE_RATIO = 256
 """A narrow format's call whose double tier leaves ``u`` of its ``n`` elements undecided runs the
 double-double tier on the whole call before MPFR when ``n <= ESCALATE_RATIO * u``: the double-double
-phase costs about 0.3 us an element (plus ~0.3 ms a call), an MPFR element 0.3 ms or more."""
+phase costs about 0.3 to 1 us an element (plus ~0.3 ms a call), an MPFR element 0.1 ms (an elementwise
+function) to far more (a long row's softmax)."""
 
 
 def check_engine(engine: Any) -> str:
