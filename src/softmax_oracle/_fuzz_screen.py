@@ -68,7 +68,6 @@ import numpy as np
 from .errors import OracleError
 from .formats import Format
 from .numerics.cast import round_to_format
-from .ulp import ulp_distance
 
 __all__ = ["oracle_values", "oracle_rounded", "oracle_table", "call_key", "copies", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
 
@@ -190,6 +189,21 @@ def _narrow_errors(g: np.ndarray, r: np.ndarray, fmt: Format) -> tuple[np.ndarra
     return error, open_binade
 
 
+def _distance(a: np.ndarray, b: np.ndarray, fmt: Format) -> np.ndarray:
+    """:func:`~softmax_oracle.ulp.ulp_distance` of two arrays of ``fmt`` with NaNs at the same places (uint64),
+    without its checks: the sign-magnitude bit patterns as ordered integers, added across zero."""
+    w = fmt.bits
+    ia = np.ascontiguousarray(a).view(fmt.uint_dtype).astype(np.uint64)
+    ib = np.ascontiguousarray(b).view(fmt.uint_dtype).astype(np.uint64)
+    mask = np.uint64((1 << (w - 1)) - 1)
+    ma, mb = ia & mask, ib & mask
+    same_sign = (ia >> np.uint64(w - 1)) == (ib >> np.uint64(w - 1))
+    d = np.where(same_sign, np.maximum(ma, mb) - np.minimum(ma, mb), ma + mb)  # < 2**64: magnitudes < 2**63
+    with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
+        nan = np.isnan(np.asarray(a, dtype=np.float64))
+    return np.where(nan, np.uint64(0), d).reshape(np.shape(a))
+
+
 def _spacing(a: np.ndarray, fmt: Format) -> np.ndarray:
     """``2**(max(E, emin) - p + 1)`` for float64 values ``a >= 0`` of ``fmt`` (``E`` the binade of ``a``, ``emin``
     at 0): the step above ``a``, at least the step below it; exact (powers of two); NaN and inf give NaN/inf."""
@@ -223,7 +237,7 @@ def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | No
             last = _narrow_errors(g, r, fmt)[0] * _SLACK
     else:  # the integer distance from the correctly rounded value (any format)
         same = np.where(wrong, rounded, got)  # mismatched elements set equal, as compare does
-        distance = np.asarray(ulp_distance(same, rounded), dtype=np.uint64).reshape(got.shape)
+        distance = _distance(same, rounded, fmt)
         score = distance.astype(np.float64)
         with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
             g = np.abs(same.astype(np.float64))
