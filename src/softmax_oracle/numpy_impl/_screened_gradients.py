@@ -1,0 +1,327 @@
+"""A first pass of the accurate tier's cancelling gradients in x87 extended precision, with a rounding test.
+
+The scaled double-double gradients (:mod:`._precise_gradients`) cost ~1,700 small NumPy calls,
+whatever the size of the input (~1.3 ms for two rows of eight logits).  Here each element of the same
+formulas is first computed in ``np.longdouble`` (64-bit significand: unit roundoff ``u = 2**-64``;
+exponents down to ``2**-16445``, so no term of a float64 row underflows before ``exp(-11000)``)
+together with a running bound ``e`` on its error (Wilkinson's model ``fl(a op b) = (a op b)(1 + d)``,
+``|d| <= u``; first-order terms and the cross terms of products, the whole widened by ``2**-16``):
+
+    t_i = exp(d_hi) (1 + d_lo)             x_i - max = d_hi + d_lo exactly (TwoSum); |t - t^| <= 6u t^
+    T = sum_j t_j                          by extraction (:func:`_row_sum`): ~u T plus the terms' errors
+    p_i = t_i / T                          t = 1 exactly at the maximum, so p of a dominant logit is tight
+    logsumexp       g p_i
+    log_softmax     g_i - p_i G            G = sum_j g_j (extraction)
+    softmax         p_i (h_i - S)          h = g - g[argmax], S = sum_j h_j p_j (extraction)
+    cross_entropy   F (A p_i - C a_i)      C a_c as :func:`._precise_gradients.coefficients`,
+                                           A = sum_c C a_c, F = f / C
+
+An element is decided when both ends of ``[v - e, v + e]`` round to the same value of the output format
+with the same sign bit: the correctly rounded exact value.  An interval around 0 is never decided (every
+bound carries ``2**-12000`` for the products that may have underflowed, far below any format's
+subnormals), nor is an interval that a rounding boundary splits.  A row with an undecided element is
+recomputed whole by the double-double path (the caller's ``precise``), whose answer it was before this
+pass existed: decided elements are the double-double answers too, except where that answer was within
+``2**-100`` of a rounding boundary and could land on the wrong side (or on a float64 subnormal, where
+the double-double path is within 1 ULP); there this pass is the correctly rounded one.
+
+Assumption (the accurate tier makes no formal claims): ``np.exp`` on ``longdouble`` (the C library's
+``expl``) is within 2 ULP.  Measured at most 1.04 ULP (glibc, x86-64, 15,000 arguments in
+``[-11000, 0]`` against mpmath at 200 bits).  Where ``longdouble`` has fewer than 64 significant bits
+(not x87) there is no first pass: every row takes the double-double path.  Rows of one element are
+exact: 0 (``+0.0``, as the double-double path gives) for softmax, log_softmax and cross_entropy,
+``g`` for logsumexp.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from ..formats import Format
+from ..rounding import round_fraction, to_array
+from ..numerics.eft import two_sum_error
+from ._rounding import round_to_format
+
+__all__ = ["AVAILABLE", "family_grad", "class_grad", "ClassProblem"]
+
+_LD = np.longdouble
+AVAILABLE = np.finfo(_LD).nmant >= 63
+_U = _LD(2.0) ** -64
+_EXP_ULPS = 2  # assumed bound of expl, in ULPs (2u relative each)
+_THETA_EXP = 2 * _EXP_ULPS * _U  # relative error of t = exp(d_hi) where x - max = d_hi exactly
+_THETA_T = _THETA_EXP + 2 * _U + _LD(2.0) ** -100  # and of exp(d_hi) (1 + d_lo): d_lo**2 / 2 below 2**-101
+_WIDEN = 1 + _LD(2.0) ** -16  # rounding in the bounds themselves and the second-order terms
+_ABS = _LD(2.0) ** -12000  # underflowed products: every multiplier below 2**3300, each error below 2**-16440
+_LONG_ROW = 32  # float64 outputs: longer rows skip the first pass (:func:`_worth_screening`)
+_MAX_FRACTIONS = 256  # undecided exact rationals rounded with integers (ties: a few bits in the inputs)
+_QUIET = dict(invalid="ignore", divide="ignore", over="ignore", under="ignore")
+
+Bounded = tuple[np.ndarray, np.ndarray]  # (value, bound on its absolute error), longdouble
+
+
+def _rsum(v: np.ndarray) -> np.ndarray:
+    return np.add.reduce(v, axis=-1, keepdims=True)  # np.sum without its dispatch overhead
+
+
+def _row_sum(v: np.ndarray) -> Bounded:
+    """Row sums of ``v`` (2-D) as columns, with a bound on their error (terms exact).
+
+    ``sigma = 2**K >= 2 n max|v|``: ``q = (sigma + v) - sigma`` are multiples of ``sigma 2**-64`` whose
+    partial sums stay below ``sigma``, so ``sum q`` is exact; the remainders ``r = v - q`` are exact
+    (FastTwoSum) and below ``sigma 2**-64`` each, and their sum is off by at most ``(n - 1) u sum |r|``.
+    The last addition's error is taken exactly (TwoSum), so an exact sum has bound 0.
+    """
+    n = v.shape[-1]
+    _, k = np.frexp(np.maximum.reduce(np.abs(v), axis=-1, keepdims=True))
+    sigma = np.ldexp(_LD(1.0), k + (int(np.ceil(np.log2(n))) + 1))
+    q = (sigma + v) - sigma
+    hi = _rsum(q)
+    r = v - q
+    lo = _rsum(r)
+    s = hi + lo
+    err = np.abs(two_sum_error(hi, lo, s)) + (n - 1) * _U * _rsum(np.abs(r))
+    return s, err
+
+
+def _mul(a: Bounded, b: Bounded) -> Bounded:
+    p = a[0] * b[0]
+    return p, np.abs(a[0]) * b[1] + np.abs(b[0]) * a[1] + a[1] * b[1] + _U * np.abs(p)
+
+
+def _sub(a: Bounded, b: Bounded) -> Bounded:
+    s = a[0] - b[0]
+    return s, a[1] + b[1] + _U * np.abs(s)
+
+
+def _exact(v: np.ndarray) -> Bounded:
+    return v, np.zeros_like(v)
+
+
+class _Terms(NamedTuple):
+    """``t_i = exp(x_i - max)`` (exactly 1 at the maxima), ``rest = sum_{j != argmax} t_j`` and
+    ``total = 1 + rest`` (columns), with bounds; ``at_max`` marks the argmax of each row."""
+
+    t: Bounded
+    rest: Bounded
+    total: Bounded
+    at_max: np.ndarray
+    dead: np.ndarray  # -inf logits: t = 0 exactly (a term that underflowed is not dead)
+
+
+def _terms(rows: np.ndarray) -> _Terms:
+    """The softmax terms of float64 rows with a finite maximum (``-inf`` logits: ``t = 0`` exactly)."""
+    x = rows.astype(_LD)
+    index = np.argmax(x, axis=-1)[:, None]
+    at_max = np.arange(x.shape[1]) == index
+    d = x - np.take_along_axis(x, index, axis=-1)
+    d_lo = two_sum_error(x, -np.take_along_axis(x, index, axis=-1), d)
+    d_lo = np.where(np.isfinite(d_lo), d_lo, _LD(0.0))  # -inf logits: exp(-inf) = 0 exactly
+    t = np.exp(d) * (1 + d_lo)  # t = 1 exactly where d = 0 (the maxima)
+    e_t = np.where(d == 0, _LD(0.0), np.where(d_lo == 0, _THETA_EXP, _THETA_T) * t)
+    rest, e_rest = _row_sum(np.where(at_max, _LD(0.0), t))
+    e_rest = e_rest + _rsum(e_t)
+    total = 1 + rest
+    return _Terms((t, e_t), (rest, e_rest), (total, e_rest + _U * total), at_max, rows == -np.inf)
+
+
+def _div_total(a: Bounded, sm: _Terms) -> Bounded:
+    """``a / T`` (``T >= 1``, known to ~``2**-60`` relative)."""
+    total, e_total = sm.total
+    q = a[0] / total
+    return q, a[1] / total + np.abs(q) * (e_total / total + _U)
+
+
+def _numerator(u: Bounded, sm: _Terms) -> Bounded:
+    """``u_i T - t_i V`` (``V = sum u``), and at the argmax ``u_m rest - (V - u_m)``, where ``T - t_m``
+    would cancel when the row is dominated by its maximum (as :func:`._precise_gradients._numerator`)."""
+    others, e_others = _row_sum(np.where(sm.at_max, _LD(0.0), u[0]))  # V - u_m, summed directly
+    e_others = e_others + _rsum(np.where(sm.at_max, _LD(0.0), u[1]))
+    u_m = (_rsum(np.where(sm.at_max, u[0], _LD(0.0))),
+           _rsum(np.where(sm.at_max, u[1], _LD(0.0))))
+    big_v = others + u_m[0]
+    big_v = (big_v, e_others + u_m[1] + _U * np.abs(big_v))
+    general = _sub(_mul(u, sm.total), _mul(sm.t, big_v))
+    at_max = _sub(_mul(u_m, sm.rest), (others, e_others))
+    return tuple(np.where(sm.at_max, m, g) for m, g in zip(at_max, general))
+
+
+def _decide(v: np.ndarray, e: np.ndarray, fmt: Format, exact: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(rounded, decided)``: both ends of ``[v - e, v + e]`` rounded to ``fmt`` (same value and sign);
+    where ``exact``, ``v`` itself."""
+    e = e * _WIDEN + _ABS + 4 * _U * np.abs(v)  # also covers the rounding of v -+ e itself
+    if exact is not None:
+        e = np.where(exact, _LD(0.0), e)
+    lo, hi = v - e, v + e
+    if fmt.name == "float64":
+        r_lo, r_hi = lo.astype(np.float64), hi.astype(np.float64)  # x87 stores round once, subnormals too
+    else:
+        # Outward to float64, then one rounding from float64 (cast.round_to_format): no double rounding.
+        lo64, hi64 = lo.astype(np.float64), hi.astype(np.float64)
+        lo64 = np.where(lo64 > lo, np.nextafter(lo64, -np.inf), lo64)
+        hi64 = np.where(hi64 < hi, np.nextafter(hi64, np.inf), hi64)
+        r_lo, r_hi = round_to_format(lo64, fmt), round_to_format(hi64, fmt)
+    a, b = r_lo.astype(np.float64), r_hi.astype(np.float64)
+    decided = (a == b) & (np.signbit(a) == np.signbit(b)) & np.isfinite(v) & np.isfinite(e)
+    return r_lo, decided
+
+
+def _screen(v: Bounded, fmt: Format, fallback: Callable[[np.ndarray], np.ndarray],
+            exact: np.ndarray | None = None, rational: np.ndarray | None = None,
+            resolve: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+    """Round the decided rows; ``resolve(mask)`` rounds the undecided elements that are ``rational``
+    (in rows where no other element is undecided); ``fallback(mask)`` answers the other rows with an
+    undecided element."""
+    with np.errstate(**_QUIET):
+        out, decided = _decide(v[0], v[1], fmt, exact)
+    if resolve is not None and not decided.all():
+        sel = ~decided & rational & ~(~decided & ~rational).any(axis=-1, keepdims=True)
+        if 0 < np.count_nonzero(sel) <= _MAX_FRACTIONS:
+            out[sel] = resolve(sel)
+            decided = decided | sel
+    redo = ~decided.all(axis=-1)
+    if redo.any():
+        out[redo] = fallback(redo)
+    return out
+
+
+def _worth_screening(n_classes: int, fmt: Format) -> bool:
+    """Whether the first pass is likely to pay.  A float64 element is undecided ~1% of the time (its
+    bound, ~10-20u, against half an ULP of float64, 2**-53): a row of 100 has an undecided element
+    more often than not, and then costs both passes; rows longer than :data:`_LONG_ROW` go straight to
+    the double-double path.  The narrower formats are decided but for exact midpoints."""
+    return AVAILABLE and (fmt.name != "float64" or n_classes <= _LONG_ROW)
+
+
+def family_grad(name: str, rows: np.ndarray, g: np.ndarray, fmt: Format,
+                precise: Callable[[np.ndarray, np.ndarray, Format], np.ndarray]) -> np.ndarray:
+    """The gradient ``name`` (logsumexp, log_softmax, softmax) of float64 ``rows`` with a finite maximum
+    for finite float64 ``g`` (``(M,)`` for logsumexp, else the rows' shape); undecided rows by ``precise``."""
+    if rows.shape[1] == 1:  # p = 1: g for logsumexp, an exact 0 otherwise
+        return round_to_format(g[:, None] if name == "logsumexp" else np.zeros_like(rows), fmt)
+    if not _worth_screening(rows.shape[1], fmt):
+        return precise(rows, g, fmt)
+    with np.errstate(**_QUIET):
+        sm = _terms(rows)
+        gl = g.astype(_LD)
+        dead = sm.dead  # p = 0 exactly
+        if name == "logsumexp":
+            v = _mul(_exact(gl[:, None]), _div_total(sm.t, sm))
+            exact, value = dead, _LD(0.0)
+        elif name == "log_softmax":
+            v = _div_total(_numerator(_exact(gl), sm), sm)
+            exact, value = dead & (gl != 0), gl  # (g_i T - 0 G) / T = g_i
+        else:
+            p = _div_total(sm.t, sm)
+            hs = gl - _rsum(np.where(sm.at_max, gl, _LD(0.0)))
+            h = (hs, _U * np.abs(hs))
+            q = _mul(h, p)
+            s, e_s = _row_sum(q[0])
+            v = _mul(p, _sub(h, (s, e_s + _rsum(q[1]))))
+            exact, value = dead | (g == g[:, :1]).all(axis=-1, keepdims=True), _LD(0.0)  # h = 0: 0
+    return _screen((np.where(exact, value, v[0]), v[1]), fmt, lambda redo: precise(rows[redo], g[redo], fmt),
+                   exact=exact)
+
+
+class ClassProblem:
+    """The clean samples of a cross_entropy gradient, in float64: ``rows``, the factor ``g`` (the
+    gradient of each sample's loss before a mean's division), the class ``weight`` (or None), the
+    ``index`` targets or the ``probabilities``, ``eps`` and the mean's denominator ``den`` terms (the
+    target weights of every sample, or None when the loss is not a mean or targets are probabilities:
+    then ``den`` is that number)."""
+
+    def __init__(self, rows: np.ndarray, g: np.ndarray, weight: np.ndarray | None, eps: float, *,
+                 index: np.ndarray | None = None, probabilities: np.ndarray | None = None,
+                 den_terms: np.ndarray | None = None, den: float = 1.0) -> None:
+        self.rows, self.g, self.weight, self.eps = rows, g, weight, eps
+        self.index, self.probabilities, self.den_terms, self.den = index, probabilities, den_terms, den
+
+
+def _coefficients(cp: ClassProblem) -> Bounded:
+    """``C a_c`` (:func:`._precise_gradients.coefficients`) with bounds (0 where no rounding happens:
+    no label smoothing, no class weights)."""
+    n, c = cp.rows.shape
+    w = np.broadcast_to(np.ones(c, dtype=_LD) if cp.weight is None else cp.weight.astype(_LD), (n, c))
+    u_w = _LD(0.0) if cp.weight is None else _U  # products with w = 1 are exact
+    keep = (1 - _LD(cp.eps)) * c  # C (1 - eps): two roundings, none without smoothing
+    e_keep = _LD(0.0) if cp.eps == 0 else 2 * _U * keep
+    if cp.probabilities is not None:
+        y = cp.probabilities.astype(_LD)
+        yk = y * keep
+        inner = yk + _LD(cp.eps)
+        a = w * inner
+        e_inner = np.abs(y) * e_keep + _U * np.abs(yk) + _U * np.abs(inner)
+        return a, np.abs(w) * e_inner + u_w * np.abs(a)
+    onehot = np.zeros((n, c), dtype=_LD)
+    np.put_along_axis(onehot, cp.index[:, None], 1, axis=-1)
+    w_t = np.take_along_axis(w, cp.index[:, None], axis=-1)
+    b1 = w * _LD(cp.eps)  # exact without weights
+    b2 = onehot * (keep * w_t)
+    a = b1 + b2  # exact without smoothing (b1 = 0)
+    e_b2 = onehot * (np.abs(w_t) * e_keep + u_w * np.abs(keep * w_t))
+    return a, u_w * np.abs(b1) + e_b2 + (_U * np.abs(a) if cp.eps else _LD(0.0))
+
+
+def _factor(cp: ClassProblem, n_classes: int) -> Bounded | None:
+    """``F = f / C`` per sample (a column) with bounds; None when the mean's denominator is not tight."""
+    if cp.den_terms is None:
+        den, e_den = _LD(cp.den), _LD(0.0)
+    else:
+        den, e_den = (v[0, 0] for v in _row_sum(cp.den_terms.astype(_LD)[None, :]))
+    if not e_den <= 2.0**-40 * abs(den) or den == 0:
+        return None
+    scale = den * n_classes
+    f = cp.g.astype(_LD)[:, None] / scale
+    return f, np.abs(f) * (e_den / abs(den) + 2 * _U)
+
+
+def class_grad(cp: ClassProblem, fmt: Format, precise: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """``F (A p_i - C a_i)`` of the clean samples; ``precise(mask)`` answers the undecided ones."""
+    n, c = cp.rows.shape
+    if c == 1:  # A = C a: an exact 0
+        return round_to_format(np.zeros((n, 1)), fmt)
+    if not _worth_screening(c, fmt):
+        return precise(np.ones(n, dtype=bool))
+    with np.errstate(**_QUIET):
+        factor = _factor(cp, c)
+        if factor is None:
+            return precise(np.ones(n, dtype=bool))
+        sm = _terms(cp.rows)
+        a = _coefficients(cp)
+        minus = _div_total(_numerator(a, sm), sm)  # (C a_i T - A t_i) / T
+        v = _mul(factor, (-minus[0], minus[1]))
+        # exact zeros (+0.0, as the double-double path): a -inf logit whose coefficient is 0, or no
+        # coefficient at all in the row
+        exact = (sm.dead & (a[0] == 0)) | (a[0] == 0).all(axis=-1, keepdims=True)
+        # exact rationals, often midpoints when the inputs have few bits: -F C a_i at a -inf logit,
+        # F (A - C a_m) at the only finite logit of a row
+        rational = sm.dead | (sm.at_max & (sm.dead.sum(axis=-1, keepdims=True) == c - 1))
+    return _screen((np.where(exact, _LD(0.0), v[0]), v[1]), fmt, precise, exact=exact, rational=rational,
+                   resolve=lambda sel: _rational_values(cp, sel, fmt))
+
+
+def _rational_values(cp: ClassProblem, sel: np.ndarray, fmt: Format) -> np.ndarray:
+    """The exact gradient at the ``sel`` elements (each a -inf logit, or the only finite logit of its
+    row), in fractions of integers, rounded once (:func:`softmax_oracle.rounding.round_fraction`)."""
+    n, c = cp.rows.shape
+    eps = Fraction(cp.eps)
+    w = [Fraction(1)] * c if cp.weight is None else [Fraction(float(v)) for v in cp.weight]
+    den = Fraction(cp.den) if cp.den_terms is None else sum((Fraction(float(v)) for v in cp.den_terms), Fraction(0))
+
+    def scaled_a(r: int, j: int) -> Fraction:  # C a_j of sample r
+        if cp.probabilities is not None:
+            return w[j] * (c * Fraction(float(cp.probabilities[r, j])) * (1 - eps) + eps)
+        t = int(cp.index[r])
+        return w[j] * eps + (c * (1 - eps) * w[t] if j == t else 0)
+
+    values = []
+    for r, j in zip(*np.nonzero(sel)):
+        factor = Fraction(float(cp.g[r])) / (den * c)
+        if cp.rows[r, j] == -np.inf:
+            exact = -factor * scaled_a(r, j)
+        else:  # p_j = 1: F (A - C a_j)
+            exact = factor * sum((scaled_a(r, k) for k in range(c) if k != j), Fraction(0))
+        values.append(round_fraction(exact.numerator, exact.denominator, fmt))
+    return to_array(values, fmt, (len(values),))
