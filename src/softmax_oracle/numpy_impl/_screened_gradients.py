@@ -87,8 +87,10 @@ def _row_sum(v: np.ndarray) -> Bounded:
 
 
 def _mul(a: Bounded, b: Bounded) -> Bounded:
+    """``a b``; ``b`` known to ``2**-40`` relative (``t``, ``p``, ``T``, ``rest``, ``F``), so that the cross term
+    ``e_a e_b`` (below ``2**-40 |b| e_a``) is inside the final widening by ``2**-16``."""
     p = a[0] * b[0]
-    return p, np.abs(a[0]) * b[1] + np.abs(b[0]) * a[1] + a[1] * b[1] + _U * np.abs(p)
+    return p, np.abs(a[0]) * b[1] + np.abs(b[0]) * a[1] + _U * np.abs(p)
 
 
 def _sub(a: Bounded, b: Bounded) -> Bounded:
@@ -102,29 +104,33 @@ def _exact(v: np.ndarray) -> Bounded:
 
 class _Terms(NamedTuple):
     """``t_i = exp(x_i - max)`` (exactly 1 at the maxima), ``rest = sum_{j != argmax} t_j`` and
-    ``total = 1 + rest`` (columns), with bounds; ``at_max`` marks the argmax of each row."""
+    ``total = 1 + rest`` (columns), with bounds; ``at_max`` marks the argmax of each row, ``pick``
+    indexes it (rows, columns)."""
 
     t: Bounded
     rest: Bounded
     total: Bounded
     at_max: np.ndarray
+    pick: tuple[np.ndarray, np.ndarray]
     dead: np.ndarray  # -inf logits: t = 0 exactly (a term that underflowed is not dead)
 
 
 def _terms(rows: np.ndarray) -> _Terms:
     """The softmax terms of float64 rows with a finite maximum (``-inf`` logits: ``t = 0`` exactly)."""
     x = rows.astype(_LD)
-    index = np.argmax(x, axis=-1)[:, None]
-    at_max = np.arange(x.shape[1]) == index
-    d = x - np.take_along_axis(x, index, axis=-1)
-    d_lo = two_sum_error(x, -np.take_along_axis(x, index, axis=-1), d)
+    index = np.argmax(x, axis=-1)
+    at_max = np.arange(x.shape[1]) == index[:, None]
+    m = np.maximum.reduce(x, axis=-1, keepdims=True)
+    d = x - m
+    d_lo = two_sum_error(x, -m, d)
     d_lo = np.where(np.isfinite(d_lo), d_lo, _LD(0.0))  # -inf logits: exp(-inf) = 0 exactly
     t = np.exp(d) * (1 + d_lo)  # t = 1 exactly where d = 0 (the maxima)
     e_t = np.where(d == 0, _LD(0.0), np.where(d_lo == 0, _THETA_EXP, _THETA_T) * t)
     rest, e_rest = _row_sum(np.where(at_max, _LD(0.0), t))
     e_rest = e_rest + _rsum(e_t)
     total = 1 + rest
-    return _Terms((t, e_t), (rest, e_rest), (total, e_rest + _U * total), at_max, rows == -np.inf)
+    return _Terms((t, e_t), (rest, e_rest), (total, e_rest + _U * total), at_max,
+                  (np.arange(x.shape[0]), index), rows == -np.inf)
 
 
 def _div_total(a: Bounded, sm: _Terms) -> Bounded:
@@ -138,14 +144,13 @@ def _numerator(u: Bounded, sm: _Terms) -> Bounded:
     """``u_i T - t_i V`` (``V = sum u``), and at the argmax ``u_m rest - (V - u_m)``, where ``T - t_m``
     would cancel when the row is dominated by its maximum (as :func:`._precise_gradients._numerator`)."""
     others, e_others = _row_sum(np.where(sm.at_max, _LD(0.0), u[0]))  # V - u_m, summed directly
-    e_others = e_others + _rsum(np.where(sm.at_max, _LD(0.0), u[1]))
-    u_m = (_rsum(np.where(sm.at_max, u[0], _LD(0.0))),
-           _rsum(np.where(sm.at_max, u[1], _LD(0.0))))
+    e_others = e_others + _rsum(u[1])  # the terms' bounds, u_m's included (an overestimate)
+    u_m = (u[0][sm.pick][:, None], u[1][sm.pick][:, None])
     big_v = others + u_m[0]
     big_v = (big_v, e_others + u_m[1] + _U * np.abs(big_v))
-    general = _sub(_mul(u, sm.total), _mul(sm.t, big_v))
+    general = _sub(_mul(u, sm.total), _mul(big_v, sm.t))
     at_max = _sub(_mul(u_m, sm.rest), (others, e_others))
-    return tuple(np.where(sm.at_max, m, g) for m, g in zip(at_max, general))
+    return np.where(sm.at_max, at_max[0], general[0]), np.where(sm.at_max, at_max[1], general[1])
 
 
 def _decide(v: np.ndarray, e: np.ndarray, fmt: Format, exact: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -201,6 +206,14 @@ def family_grad(name: str, rows: np.ndarray, g: np.ndarray, fmt: Format,
     for finite float64 ``g`` (``(M,)`` for logsumexp, else the rows' shape); undecided rows by ``precise``."""
     if rows.shape[1] == 1:  # p = 1: g for logsumexp, an exact 0 otherwise
         return round_to_format(g[:, None] if name == "logsumexp" else np.zeros_like(rows), fmt)
+    if name == "softmax":
+        g_max = np.take_along_axis(g, np.argmax(rows, axis=-1)[:, None], axis=-1)
+        constant = ((g == g_max) | (rows == -np.inf)).all(axis=-1)
+        if constant.any():  # h = g - g[argmax] = 0 where p > 0: an exact +0.0 (the default grad_output, ones)
+            out = np.zeros(rows.shape, dtype=fmt.dtype)
+            if not constant.all():
+                out[~constant] = family_grad(name, rows[~constant], g[~constant], fmt, precise)
+            return out
     if not _worth_screening(rows.shape[1], fmt):
         return precise(rows, g, fmt)
     with np.errstate(**_QUIET):
@@ -215,12 +228,12 @@ def family_grad(name: str, rows: np.ndarray, g: np.ndarray, fmt: Format,
             exact, value = dead & (gl != 0), gl  # (g_i T - 0 G) / T = g_i
         else:
             p = _div_total(sm.t, sm)
-            hs = gl - _rsum(np.where(sm.at_max, gl, _LD(0.0)))
+            hs = gl - gl[sm.pick][:, None]
             h = (hs, _U * np.abs(hs))
             q = _mul(h, p)
             s, e_s = _row_sum(q[0])
-            v = _mul(p, _sub(h, (s, e_s + _rsum(q[1]))))
-            exact, value = dead | (g == g[:, :1]).all(axis=-1, keepdims=True), _LD(0.0)  # h = 0: 0
+            v = _mul(_sub(h, (s, e_s + _rsum(q[1]))), p)
+            exact, value = dead, _LD(0.0)
     return _screen((np.where(exact, value, v[0]), v[1]), fmt, lambda redo: precise(rows[redo], g[redo], fmt),
                    exact=exact)
 
@@ -242,8 +255,8 @@ class ClassProblem:
 def _coefficients(cp: ClassProblem) -> Bounded:
     """``C a_c`` (:func:`._precise_gradients.coefficients`) with bounds (0 where no rounding happens:
     no label smoothing, no class weights)."""
-    n, c = cp.rows.shape
-    w = np.broadcast_to(np.ones(c, dtype=_LD) if cp.weight is None else cp.weight.astype(_LD), (n, c))
+    c = cp.rows.shape[1]
+    w = np.ones(c, dtype=_LD) if cp.weight is None else cp.weight.astype(_LD)
     u_w = _LD(0.0) if cp.weight is None else _U  # products with w = 1 are exact
     keep = (1 - _LD(cp.eps)) * c  # C (1 - eps): two roundings, none without smoothing
     e_keep = _LD(0.0) if cp.eps == 0 else 2 * _U * keep
@@ -254,13 +267,12 @@ def _coefficients(cp: ClassProblem) -> Bounded:
         a = w * inner
         e_inner = np.abs(y) * e_keep + _U * np.abs(yk) + _U * np.abs(inner)
         return a, np.abs(w) * e_inner + u_w * np.abs(a)
-    onehot = np.zeros((n, c), dtype=_LD)
-    np.put_along_axis(onehot, cp.index[:, None], 1, axis=-1)
-    w_t = np.take_along_axis(w, cp.index[:, None], axis=-1)
+    onehot = np.arange(c) == cp.index[:, None]
+    w_t = w[cp.index][:, None]
+    kw_t = keep * w_t
     b1 = w * _LD(cp.eps)  # exact without weights
-    b2 = onehot * (keep * w_t)
-    a = b1 + b2  # exact without smoothing (b1 = 0)
-    e_b2 = onehot * (np.abs(w_t) * e_keep + u_w * np.abs(keep * w_t))
+    a = np.where(onehot, b1 + kw_t, b1)  # exact without smoothing (b1 = 0)
+    e_b2 = np.where(onehot, np.abs(w_t) * e_keep + u_w * np.abs(kw_t), _LD(0.0))
     return a, u_w * np.abs(b1) + e_b2 + (_U * np.abs(a) if cp.eps else _LD(0.0))
 
 
@@ -291,7 +303,7 @@ def class_grad(cp: ClassProblem, fmt: Format, precise: Callable[[np.ndarray], np
         sm = _terms(cp.rows)
         a = _coefficients(cp)
         minus = _div_total(_numerator(a, sm), sm)  # (C a_i T - A t_i) / T
-        v = _mul(factor, (-minus[0], minus[1]))
+        v = _mul((-minus[0], minus[1]), factor)
         # exact zeros (+0.0, as the double-double path): a -inf logit whose coefficient is 0, or no
         # coefficient at all in the row
         exact = (sm.dead & (a[0] == 0)) | (a[0] == 0).all(axis=-1, keepdims=True)
