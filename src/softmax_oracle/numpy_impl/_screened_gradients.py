@@ -5,32 +5,40 @@ whatever the size of the input (~1.3 ms for two rows of eight logits).  Here eac
 formulas is first computed in ``np.longdouble`` (64-bit significand: unit roundoff ``u = 2**-64``;
 exponents down to ``2**-16445``, so no term of a float64 row underflows before ``exp(-11000)``)
 together with a running bound ``e`` on its error (Wilkinson's model ``fl(a op b) = (a op b)(1 + d)``,
-``|d| <= u``; first-order terms and the cross terms of products, the whole widened by ``2**-16``):
+``|d| <= u``; first-order terms, the whole widened by ``2**-16``):
 
-    t_i = exp(d_hi) (1 + d_lo)             x_i - max = d_hi + d_lo exactly (TwoSum); |t - t^| <= 6u t^
-    T = sum_j t_j                          by extraction (:func:`_row_sum`): ~u T plus the terms' errors
-    p_i = t_i / T                          t = 1 exactly at the maximum, so p of a dominant logit is tight
-    logsumexp       g p_i
-    log_softmax     g_i - p_i G            G = sum_j g_j (extraction)
-    softmax         p_i (h_i - S)          h = g - g[argmax], S = sum_j h_j p_j (extraction)
-    cross_entropy   F (A p_i - C a_i)      C a_c as :func:`._precise_gradients.coefficients`,
-                                           A = sum_c C a_c, F = f / C
+    t_i = exp(d_hi) (1 + d_lo)         x_i - max = d_hi + d_lo exactly (TwoSum); |t - t^| <= 4u t^ (6u if d_lo != 0)
+    rest = sum_{j != argmax} t_j       by extraction (:func:`_row_sum`): ~u rest plus the terms' errors
+    T = 1 + rest                       t = 1 exactly at the maximum
+    logsumexp       g t_i / T
+    log_softmax     (g_i T - t_i G) / T,   at the argmax (g_m rest - (G - g_m)) / T     G = sum g
+    softmax         p_i (h_i - sum_j h_j p_j),   p = t / T,   h = g - g[argmax]
+    cross_entropy   F (A t_i - C a_i T) / T,   at the argmax F ((A - C a_m) - C a_m rest) / T
+                    C a_c as :func:`._precise_gradients.coefficients`, A = sum_c C a_c, F = f / C
 
-An element is decided when both ends of ``[v - e, v + e]`` round to the same value of the output format
-with the same sign bit: the correctly rounded exact value.  An interval around 0 is never decided (every
-bound carries ``2**-12000`` for the products that may have underflowed, far below any format's
-subnormals), nor is an interval that a rounding boundary splits.  A row with an undecided element is
-recomputed whole by the double-double path (the caller's ``precise``), whose answer it was before this
-pass existed: decided elements are the double-double answers too, except where that answer was within
-``2**-100`` of a rounding boundary and could land on the wrong side (or on a float64 subnormal, where
-the double-double path is within 1 ULP); there this pass is the correctly rounded one.
+(the argmax forms are :func:`._precise_gradients._numerator`'s: no ``T - t_m`` that cancels when the
+row is dominated by its maximum).  An element is decided when both ends of ``[v - e, v + e]`` round
+to the same value of the output format with the same sign bit: the correctly rounded exact value.
+An interval around 0 is never decided (every bound carries ``2**-12000`` for the terms and products
+that may have underflowed, far below any format's subnormals), nor one that a rounding boundary
+splits.  A row with an undecided element is recomputed whole by the double-double path (the caller's
+``precise``), whose answer it was before this pass existed; decided elements are that path's answer
+too, except where it was within ``2**-100`` of a rounding boundary and could land on the wrong side,
+or on a float64 subnormal (within 1 ULP there): this pass is the correctly rounded one.
+
+Exact cases, decided apart: rows of one element (0, ``+0.0`` as the double-double path gives, for
+softmax, log_softmax and cross_entropy; ``g`` for logsumexp); a ``-inf`` logit (``t = 0``: 0, or ``g_i``
+for log_softmax); softmax rows whose ``grad_output`` is constant over their finite logits (0); and for
+cross_entropy the rationals ``-F C a_i`` at a ``-inf`` logit and ``F (A - C a_m)`` at the only finite
+logit of a row, which are often midpoints when the inputs have few bits (fuzzing draws such inputs):
+rounded with integer fractions (:func:`softmax_oracle.rounding.round_fraction`).
 
 Assumption (the accurate tier makes no formal claims): ``np.exp`` on ``longdouble`` (the C library's
 ``expl``) is within 2 ULP.  Measured at most 1.04 ULP (glibc, x86-64, 15,000 arguments in
 ``[-11000, 0]`` against mpmath at 200 bits).  Where ``longdouble`` has fewer than 64 significant bits
-(not x87) there is no first pass: every row takes the double-double path.  Rows of one element are
-exact: 0 (``+0.0``, as the double-double path gives) for softmax, log_softmax and cross_entropy,
-``g`` for logsumexp.
+(not x87) there is no first pass: every row takes the double-double path.  float64 results are
+undecided ~1% of the time (bounds of ~10-20u against half an ULP, ``2**-53``), so float64 rows longer
+than :data:`_LONG_ROW` skip the pass (:func:`_worth_screening`).
 """
 
 from __future__ import annotations
@@ -306,7 +314,8 @@ def class_grad(cp: ClassProblem, fmt: Format, precise: Callable[[np.ndarray], np
         v = _mul((-minus[0], minus[1]), factor)
         # exact zeros (+0.0, as the double-double path): a -inf logit whose coefficient is 0, or no
         # coefficient at all in the row
-        exact = (sm.dead & (a[0] == 0)) | (a[0] == 0).all(axis=-1, keepdims=True)
+        zero = (a[0] == 0) & (a[1] == 0)  # bound 0: no rounding (a negative target may round to 0)
+        exact = (sm.dead & zero) | zero.all(axis=-1, keepdims=True)
         # exact rationals, often midpoints when the inputs have few bits: -F C a_i at a -inf logit,
         # F (A - C a_m) at the only finite logit of a row
         rational = sm.dead | (sm.at_max & (sm.dead.sum(axis=-1, keepdims=True) == c - 1))
