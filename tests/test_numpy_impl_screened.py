@@ -60,6 +60,8 @@ def test_first_pass_answers_what_the_double_double_path_answers(monkeypatch, fmt
         x = _draw(rng, fmt, shape)
         g = rng.standard_normal(shape) * 3
         g[:, 1] = np.round(g[:, 1])
+        if rng.random() < 0.3:  # beyond the float64 pass's range [2**-100, 2**100]
+            g *= 10.0 ** rng.uniform(-300, 300, shape)
         for fn in FAMILY:
             _check(monkeypatch, fn, x, grad_output=g[:, 0] if fn == "logsumexp" else g)
         n, c = shape
@@ -124,3 +126,17 @@ def test_exact_zeros_are_positive(monkeypatch):
     sm = accurate.grad.softmax(x, grad_output=np.array([[-2.0, 5.0, -2.0], [-1.0, -1.0, -1.0]]))
     assert sm[0, 1] == 0 and not np.signbit(sm[0, 1]) and not np.signbit(sm[1]).any() and (sm[1] == 0).all()
     assert rows[0] == 0
+
+
+def test_narrow_formats_are_decided_in_float64(monkeypatch):
+    """float32 rows of N(0, 10) logits: the float64 pass decides them all (no extended pass)."""
+    used = []
+    original = _screened_gradients._terms
+    monkeypatch.setattr(_screened_gradients, "_terms", lambda rows, w: used.append(w.dtype) or original(rows, w))
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((50, 8)).astype(np.float32) * 10
+    accurate.grad.cross_entropy(x, rng.integers(0, 8, 50), label_smoothing=0.2)
+    accurate.grad.log_softmax(x, grad_output=rng.standard_normal((50, 8)))
+    assert used == [np.float64, np.float64]
+    accurate.grad.log_softmax(x, grad_output=np.full((50, 8), 1e200))  # out of its range
+    assert used[2:] == [np.longdouble]
