@@ -11,9 +11,13 @@ The formulas are written so that exact cancellations stay exact: with
 
 These float formulas (in the tier's working dtype) answer every row; with
 ``double_double`` (the accurate tier) the rows and elements whose arguments are
-finite are then recomputed in scaled double-double arithmetic
+finite are instead computed in scaled double-double arithmetic
 (:mod:`._precise_gradients`, :mod:`._precise_binary`), which absorbs the
-cancellation against an arbitrary ``grad_output``.  A sample with no loss term
+cancellation against an arbitrary ``grad_output``; for the softmax family and
+cross_entropy, after a first pass in float64 or x87 extended precision with error
+bounds and a rounding test (:mod:`._screened_gradients`) that decides most rows
+at a fraction of the cost (the plain formula of cross_entropy then only runs for
+the rows that are not clean).  A sample with no loss term
 (ignored, zero weight) has gradient 0, as in the oracle.
 """
 

@@ -361,11 +361,9 @@ def class_grad(cp: ClassProblem, fmt: Format, precise: Callable[[np.ndarray], np
     den = _denominator(cp) if _worth_screening(c, fmt) else None
     if den is None:
         return precise(np.ones(n, dtype=bool))
-    y = () if cp.probabilities is None else (cp.probabilities,)
-    passes = _passes(fmt, cp.g, cp.eps, float(den[0]), *y, *(() if cp.weight is None else (cp.weight,)))
-    if c > 1 << 20:
-        passes = passes[-1:]
-    return _class_pass(cp, den, fmt, passes, lambda keep: precise(keep))
+    magnitudes = [cp.g, cp.eps, float(den[0])] + [v for v in (cp.probabilities, cp.weight) if v is not None]
+    passes = _passes(fmt, *magnitudes) if c <= 1 << 20 else [_EXTENDED]  # float64: A below 2**240
+    return _class_pass(cp, den, fmt, passes, precise)
 
 
 def _class_pass(cp: ClassProblem, den: Bounded, fmt: Format, passes: list[_Work],
