@@ -140,3 +140,21 @@ def test_narrow_formats_are_decided_in_float64(monkeypatch):
     assert used == [np.float64, np.float64]
     accurate.grad.log_softmax(x, grad_output=np.full((50, 8), 1e200))  # out of its range
     assert used[2:] == [np.longdouble]
+
+
+def test_near_equal_logits_are_decided_by_the_first_order_expansion(monkeypatch):
+    """Subnormal float32 logits (a fuzzing favourite): p = 1/8 + O(1e-30), and the gradient lies within
+    ~1e-30 of a float32 midpoint, beyond any floating-point pass; the expansion in fractions decides it
+    (interval of radius 3.01 |F A| max|d|**2 / n), and agrees with the oracle."""
+    rows = _count_double_double(monkeypatch)
+    x = np.array([[-1.021308e-40, 8.044602e-30, -2.858635e-40, 7.188661e-42, 9.220544e-43, -7.188661e-42,
+                   -2.471933e-40, -1.431412e-40]], dtype=np.float32)
+    y = np.array([[0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.75, 0.0]], dtype=np.float32)
+    w = np.array([0.9999931, 1.0, 0.4665165, 2.8311753, 1.240433, 1.0, 2.8311753, 2.0986497], dtype=np.float32)
+    for kw in (dict(reduction="none", weight=w), dict(reduction="mean", label_smoothing=0.25)):
+        got = accurate.grad.cross_entropy(x, y, **kw)
+        assert _same(got, oracle.grad.cross_entropy(x, y, **kw)), kw
+    equal = np.zeros((2, 5), dtype=np.float32)  # equal logits: p = 1/5 exactly, a rational gradient
+    got = accurate.grad.cross_entropy(equal, np.array([1, 3]), weight=np.array([1, 3, 1, 7, 1.5]))
+    assert _same(got, oracle.grad.cross_entropy(equal, np.array([1, 3]), weight=np.array([1, 3, 1, 7, 1.5])))
+    assert rows[0] == 0

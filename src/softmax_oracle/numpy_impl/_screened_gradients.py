@@ -50,15 +50,14 @@ path.  float64 results are undecided ~1% of the time (bounds of ~10-20u against 
 
 from __future__ import annotations
 
-from fractions import Fraction
 from typing import Callable, NamedTuple
 
 import numpy as np
 
 from ..formats import Format
-from ..rounding import round_fraction, to_array
 from ..numerics.eft import two_sum_error
 from ._rounding import round_to_format
+from . import _rational_class_grad as rational_grad
 
 __all__ = ["AVAILABLE", "family_grad", "class_grad", "ClassProblem"]
 
@@ -367,11 +366,14 @@ def class_grad(cp: ClassProblem, fmt: Format, precise: Callable[[np.ndarray], np
 
 
 def _class_pass(cp: ClassProblem, den: Bounded, fmt: Format, passes: list[_Work],
-                precise: Callable[[np.ndarray], np.ndarray], keep: np.ndarray | None = None) -> np.ndarray:
-    """:func:`class_grad` of the samples ``keep`` (all: None) in ``passes[0]``, then the next pass."""
-    sub = cp if keep is None else cp.subset(keep)
+                precise: Callable[[np.ndarray], np.ndarray], keep: np.ndarray | None = None,
+                near_tried: bool = False) -> np.ndarray:
+    """:func:`class_grad` of the samples ``keep`` (all: None) in ``passes[0]``; the rows it leaves
+    undecided by the near-equal expansion (once), then by the next pass, then by ``precise``."""
+    keep = np.ones(len(cp.rows), dtype=bool) if keep is None else keep
     if not passes:
-        return precise(np.ones(len(cp.rows), dtype=bool) if keep is None else keep)
+        return precise(keep)
+    sub = cp.subset(keep)
     w, c = passes[0], cp.rows.shape[1]
     with np.errstate(**_QUIET):
         sm = _terms(sub.rows, w)
@@ -385,37 +387,34 @@ def _class_pass(cp: ClassProblem, den: Bounded, fmt: Format, passes: list[_Work]
         # exact rationals, often midpoints when the inputs have few bits: -F C a_i at a -inf logit,
         # F (A - C a_m) at the only finite logit of a row
         rational = sm.dead | (sm.at_max & (sm.dead.sum(axis=-1, keepdims=True) == c - 1))
-    where = np.arange(len(cp.rows)) if keep is None else np.flatnonzero(keep)
+    where = np.flatnonzero(keep)
 
     def next_pass(redo: np.ndarray) -> np.ndarray:
         mask = np.zeros(len(cp.rows), dtype=bool)
         mask[where[redo]] = True
-        return _class_pass(cp, den, fmt, passes[1:], precise, mask)
+        if near_tried:
+            return _class_pass(cp, den, fmt, passes[1:], precise, mask, True)
+        return _near_equal_then(cp, mask, fmt, lambda rest: _class_pass(cp, den, fmt, passes[1:], precise, rest, True))
 
     return _screen((np.where(exact, w.dtype(0.0), v[0]), v[1]), fmt, w, next_pass, exact=exact,
-                   rational=rational, resolve=lambda sel: _rational_values(sub, sel, fmt))
+                   rational=rational, resolve=lambda sel: rational_grad.masked_values(sub, sel, fmt))
 
 
-def _rational_values(cp: ClassProblem, sel: np.ndarray, fmt: Format) -> np.ndarray:
-    """The exact gradient at the ``sel`` elements (each a -inf logit, or the only finite logit of its
-    row), in fractions of integers, rounded once (:func:`softmax_oracle.rounding.round_fraction`)."""
-    n, c = cp.rows.shape
-    eps = Fraction(cp.eps)
-    w = [Fraction(1)] * c if cp.weight is None else [Fraction(float(v)) for v in cp.weight]
-    den = Fraction(cp.den) if cp.den_terms is None else sum((Fraction(float(v)) for v in cp.den_terms), Fraction(0))
-
-    def scaled_a(r: int, j: int) -> Fraction:  # C a_j of sample r
-        if cp.probabilities is not None:
-            return w[j] * (c * Fraction(float(cp.probabilities[r, j])) * (1 - eps) + eps)
-        t = int(cp.index[r])
-        return w[j] * eps + (c * (1 - eps) * w[t] if j == t else 0)
-
-    values = []
-    for r, j in zip(*np.nonzero(sel)):
-        factor = Fraction(float(cp.g[r])) / (den * c)
-        if cp.rows[r, j] == -np.inf:
-            exact = -factor * scaled_a(r, j)
-        else:  # p_j = 1: F (A - C a_j)
-            exact = factor * sum((scaled_a(r, k) for k in range(c) if k != j), Fraction(0))
-        values.append(round_fraction(exact.numerator, exact.denominator, fmt))
-    return to_array(values, fmt, (len(values),))
+def _near_equal_then(cp: ClassProblem, keep: np.ndarray, fmt: Format,
+                     precise: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """The samples ``keep`` that a pass left undecided: rows of near-equal logits by their first-order
+    expansion in fractions (:func:`._rational_class_grad.near_equal_rows`), the rest by ``precise``."""
+    rows = cp.rows[keep]
+    with np.errstate(invalid="ignore"):  # -inf - -inf: not near-equal
+        near = np.flatnonzero(keep)[(rows.max(axis=-1) - rows.min(axis=-1)) <= rational_grad.NEAR_EQUAL_SPREAD]
+    if not len(near):
+        return precise(keep)
+    out = np.empty((int(keep.sum()), cp.rows.shape[1]), dtype=fmt.dtype)
+    values, decided = rational_grad.near_equal_rows(cp, near, fmt)
+    position = np.searchsorted(np.flatnonzero(keep), near)
+    out[position[decided]] = values[decided]
+    rest = keep.copy()
+    rest[near[decided]] = False
+    if rest.any():
+        out[np.searchsorted(np.flatnonzero(keep), np.flatnonzero(rest))] = precise(rest)
+    return out
