@@ -158,3 +158,12 @@ def test_near_equal_logits_are_decided_by_the_first_order_expansion(monkeypatch)
     got = accurate.grad.cross_entropy(equal, np.array([1, 3]), weight=np.array([1, 3, 1, 7, 1.5]))
     assert _same(got, oracle.grad.cross_entropy(equal, np.array([1, 3]), weight=np.array([1, 3, 1, 7, 1.5])))
     assert rows[0] == 0
+
+
+def test_extreme_rows_fall_through_silently():
+    """Rows that every pass leaves undecided (a term below exp(-1e308)) reach the double-double path
+    without a warning (the suite turns warnings into errors), with the exact value's sign."""
+    x = np.array([[1e308, -1e308], [0.0, -np.inf]])
+    got = accurate.grad.cross_entropy(x, np.array([0, 0]), reduction="sum")
+    assert _same(got, oracle.grad.cross_entropy(x, np.array([0, 0]), reduction="sum"))
+    assert got[0, 1] == 0 and not np.signbit(got[0, 1])

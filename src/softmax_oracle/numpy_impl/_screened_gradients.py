@@ -405,7 +405,7 @@ def _near_equal_then(cp: ClassProblem, keep: np.ndarray, fmt: Format,
     """The samples ``keep`` that a pass left undecided: rows of near-equal logits by their first-order
     expansion in fractions (:func:`._rational_class_grad.near_equal_rows`), the rest by ``precise``."""
     rows = cp.rows[keep]
-    with np.errstate(invalid="ignore"):  # -inf - -inf: not near-equal
+    with np.errstate(invalid="ignore", over="ignore"):  # -inf - -inf, 1e308 - -1e308: not near-equal
         near = np.flatnonzero(keep)[(rows.max(axis=-1) - rows.min(axis=-1)) <= rational_grad.NEAR_EQUAL_SPREAD]
     if not len(near):
         return precise(keep)
