@@ -159,7 +159,8 @@ def _terms(rows: np.ndarray, w: _Work) -> _Terms:
     rest, e_rest = _row_sum(np.where(at_max, w.dtype(0.0), t), w)
     e_rest = e_rest + _rsum(e_t)
     total = 1 + rest
-    return _Terms((t, e_t), (rest, e_rest), (total, e_rest + w.u * total), at_max,
+    e_total = e_rest + np.abs(two_sum_error(w.dtype(1.0), rest, total))  # the rounding itself, exactly
+    return _Terms((t, e_t), (rest, e_rest), (total, e_total), at_max,
                   (np.arange(x.shape[0]), index), rows == -np.inf)
 
 
@@ -187,10 +188,12 @@ def _decide(v: np.ndarray, e: np.ndarray, fmt: Format, exact: np.ndarray | None,
             w: _Work) -> tuple[np.ndarray, np.ndarray]:
     """``(rounded, decided)``: both ends of ``[v - e, v + e]`` rounded to ``fmt`` (same value and sign);
     where ``exact``, ``v`` itself."""
-    e = e * _WIDEN + w.tiny + 4 * w.u * np.abs(v)  # also covers the rounding of v -+ e itself
+    e = e * _WIDEN + w.tiny
+    # One step outward covers the rounding of v -+ e itself (below half a step, or a quarter of one
+    # where the step crosses a power of two).
+    lo, hi = np.nextafter(v - e, -np.inf), np.nextafter(v + e, np.inf)
     if exact is not None:
-        e = np.where(exact, w.dtype(0.0), e)
-    lo, hi = v - e, v + e
+        lo, hi = np.where(exact, v, lo), np.where(exact, v, hi)
     if fmt.name == "float64":
         r_lo, r_hi = lo.astype(np.float64), hi.astype(np.float64)  # x87 stores round once, subnormals too
     else:
