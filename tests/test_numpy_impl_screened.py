@@ -167,3 +167,12 @@ def test_extreme_rows_fall_through_silently():
     got = accurate.grad.cross_entropy(x, np.array([0, 0]), reduction="sum")
     assert _same(got, oracle.grad.cross_entropy(x, np.array([0, 0]), reduction="sum"))
     assert got[0, 1] == 0 and not np.signbit(got[0, 1])
+
+
+def test_mean_over_huge_weights(monkeypatch):
+    """The mean's denominator of weights near the float64 maximum overflows a float64 sum (math.fsum
+    raises): it is summed exactly all the same; weights 1e308 and -1e308 are a mean over no weight, NaN."""
+    x = np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 2.0]])
+    for w in ([1e308, 1e308, 1e308], [1e308, -1e308, 5.0], [1e308, -1e308, 0.0]):
+        _check(monkeypatch, "cross_entropy", x, np.array([0, 1]), weight=np.array(w))
+    assert np.isnan(accurate.grad.cross_entropy(x, np.array([0, 1]), weight=np.array([1e308, -1e308, 0.0]))).all()

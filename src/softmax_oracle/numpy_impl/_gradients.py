@@ -24,6 +24,7 @@ the rows that are not clean).  A sample with no loss term
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from typing import Any, Callable
 
 import numpy as np
@@ -96,6 +97,14 @@ def _without_terms(prob: Any, eps: float) -> np.ndarray:
     w_t = w[np.where(ignored, 0, prob.target)]
     others_zero = bool(eps == 0 or (w == 0).all())
     return ignored | ((w_t == 0) & others_zero)
+
+
+def _sums_to_zero(values: np.ndarray) -> bool:
+    """Whether the exact sum of float64 ``values`` is 0 (fsum, or fractions where it overflows)."""
+    try:
+        return math.fsum(values) == 0
+    except OverflowError:
+        return sum((Fraction(float(v)) for v in values), Fraction(0)) == 0
 
 
 def _double_double_class_grad(cp: Any, redo: np.ndarray, mean: bool, fout: Any) -> np.ndarray:
@@ -254,7 +263,7 @@ class GradientFunctions:
         else:
             _, index, wt = class_weights(prob, np.dtype(np.float64))
             clean &= prob.target != prob.ignore_index
-        no_weight = mean and not prob.probabilities and math.fsum(wt) == 0  # exactly: NaN, as plain() gives
+        no_weight = mean and not prob.probabilities and _sums_to_zero(wt)  # NaN, as plain() gives
         out = plain() if no_weight or not clean.all() else np.empty(rows.shape, dtype=fout.dtype)
         if no_weight or not clean.any():
             return out

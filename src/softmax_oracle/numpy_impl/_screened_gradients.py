@@ -50,6 +50,7 @@ path.  float64 results are undecided ~1% of the time (bounds of ~10-20u against 
 
 from __future__ import annotations
 
+import math
 from typing import Callable, NamedTuple
 
 import numpy as np
@@ -344,8 +345,24 @@ def _denominator(cp: ClassProblem) -> Bounded | None:
     """The mean's denominator in extended precision (or 1), with a bound; None when it is not tight."""
     if cp.den_terms is None:
         return _LD(cp.den), _LD(0.0)
-    den, e_den = (v[0, 0] for v in _row_sum(cp.den_terms.astype(_LD)[None, :], _EXTENDED))
+    den = _fsum2(cp.den_terms) if len(cp.den_terms) <= 256 else None
+    if den is not None:
+        e_den = _EXTENDED.u * abs(den) + _LD(2.0) ** -100 * abs(den)
+    else:
+        den, e_den = (v[0, 0] for v in _row_sum(cp.den_terms.astype(_LD)[None, :], _EXTENDED))
     return (den, e_den) if e_den <= 2.0**-40 * abs(den) and den != 0 else None
+
+
+def _fsum2(terms: np.ndarray) -> np.longdouble | None:
+    """``sum terms`` as ``hi + lo`` (each a correctly rounded fsum: within ``2**-106`` relative) in
+    extended precision (one more rounding); None if float64 overflows on the way."""
+    values = terms.tolist()
+    try:
+        hi = math.fsum(values)
+        lo = math.fsum(values + [-hi])
+    except OverflowError:
+        return None
+    return _LD(hi) + _LD(lo) if math.isfinite(hi) else None
 
 
 def _factor(cp: ClassProblem, den: Bounded, w: _Work) -> Bounded:
