@@ -11,15 +11,21 @@ The formulas are written so that exact cancellations stay exact: with
 
 These float formulas (in the tier's working dtype) answer every row; with
 ``double_double`` (the accurate tier) the rows and elements whose arguments are
-finite are then recomputed in scaled double-double arithmetic
+finite are instead computed in scaled double-double arithmetic
 (:mod:`._precise_gradients`, :mod:`._precise_binary`), which absorbs the
-cancellation against an arbitrary ``grad_output``.  A sample with no loss term
+cancellation against an arbitrary ``grad_output``; for the softmax family and
+cross_entropy, after a first pass in float64 or x87 extended precision with error
+bounds and a rounding test (:mod:`._screened_gradients`) that decides most rows
+at a fraction of the cost (the plain formula of cross_entropy then only runs for
+the rows that are not clean).  A sample with no loss term
 (ignored, zero weight) has gradient 0, as in the oracle.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from fractions import Fraction
+from typing import Any, Callable
 
 import numpy as np
 
@@ -37,6 +43,7 @@ from ._rounding import round_to_format
 from ._family_api import as_rows, from_rows
 from ._loss_api import class_weights
 from . import _precise_gradients as precise
+from . import _screened_gradients as screened
 from ..numerics import scaled as sc
 from ._precise_binary import bce_with_logits_grad
 from ._select import Selector
@@ -92,6 +99,30 @@ def _without_terms(prob: Any, eps: float) -> np.ndarray:
     return ignored | ((w_t == 0) & others_zero)
 
 
+def _sums_to_zero(values: np.ndarray) -> bool:
+    """Whether the exact sum of float64 ``values`` is 0 (fsum, or fractions where it overflows)."""
+    try:
+        return math.fsum(values) == 0
+    except OverflowError:
+        return sum((Fraction(float(v)) for v in values), Fraction(0)) == 0
+
+
+def _double_double_class_grad(cp: Any, redo: np.ndarray, mean: bool, fout: Any) -> np.ndarray:
+    """:func:`._precise_gradients.class_grad` of the ``redo`` samples of a
+    :class:`._screened_gradients.ClassProblem`."""
+    n_classes = cp.rows.shape[1]
+    factor = sc.from_float(cp.g[redo])
+    if mean:
+        terms = np.array([cp.den]) if cp.den_terms is None else cp.den_terms
+        den = sc.row_sum(sc.from_float(terms[None, :]))
+        factor = sc.div(factor, sc.Scaled(*(np.broadcast_to(v, (int(redo.sum()),)) for v in den)))
+    if cp.probabilities is not None:
+        a = precise.coefficients(n_classes, cp.eps, cp.weight, probabilities=cp.probabilities[redo])
+    else:
+        a = precise.coefficients(n_classes, cp.eps, cp.weight, index=cp.index[redo])
+    return precise.class_grad(cp.rows[redo], a, factor, fout)
+
+
 class GradientFunctions:
     """``grad.<function>`` of one tier: same signatures as the functions, plus ``grad_output``."""
 
@@ -121,7 +152,7 @@ class GradientFunctions:
             clean = np.isfinite(np.max(r64, axis=-1)) & np.isfinite(g64).all(axis=-1)
             if clean.any():
                 g_clean = g64[clean, 0] if reduced else g64[clean]
-                out[clean] = _PRECISE[name](r64[clean], g_clean, fout)
+                out[clean] = screened.family_grad(name, r64[clean], g_clean, fout, _PRECISE[name])
         return from_rows(out, arr.shape, ax)
 
     def logsumexp(self, x: Any, axis: Any = -1, *, dtype: Any = None, grad_output: Any = None) -> np.ndarray:
@@ -172,6 +203,19 @@ class GradientFunctions:
         eps = check_label_smoothing(label_smoothing)
         prob = class_problem(input, target, weight, ignore_index, reduction, allow_probabilities=True)
         fout = output_format(dtype, prob.input_format)
+        if self._double_double and prob.input.size:
+            out = self._precise_cross_entropy(
+                prob, eps, grad_output, fout,
+                lambda: round_to_format(self._plain_cross_entropy(prob, eps, grad_output, fout), fout))
+        else:
+            out = self._plain_cross_entropy(prob, eps, grad_output, fout)
+        # A sample whose loss has no term (ignored, zero weight) has no gradient, whatever its
+        # input or the mean's denominator.
+        out[_without_terms(prob, eps)] = 0
+        return round_to_format(prob.restore(out), fout)
+
+    def _plain_cross_entropy(self, prob: Any, eps: float, grad_output: Any, fout: Any) -> np.ndarray:
+        """The float formula in the tier's working dtype, every row."""
         kernels, work = self._select(prob.input_format, fout, False)
         rows = prob.input.astype(work, copy=False)
         n_samples, n_classes = rows.shape
@@ -198,45 +242,37 @@ class GradientFunctions:
                     out = (1 - eps) * out + (eps / n_classes) * (np.sum(w) * p - w)
                 den = kernels.total(wt)
             f = _factor(grad_output, prob.reduction, prob.out_shape, den, work)
-            out = out * f.reshape(-1, 1)
-        if self._double_double and rows.size:
-            out = round_to_format(out, fout)
-            self._precise_cross_entropy(prob, eps, grad_output, out, fout)
-        # A sample whose loss has no term (ignored, zero weight) has no gradient, whatever its
-        # input or the mean's denominator.
-        out[_without_terms(prob, eps)] = 0
-        return round_to_format(prob.restore(out), fout)
+            return out * f.reshape(-1, 1)
 
     @staticmethod
-    def _precise_cross_entropy(prob: Any, eps: float, grad_output: Any, out: np.ndarray, fout: Any) -> None:
-        """Overwrite the rows of ``out`` that are finite throughout with the double-double gradient."""
+    def _precise_cross_entropy(prob: Any, eps: float, grad_output: Any, fout: Any,
+                               plain: Callable[[], np.ndarray]) -> np.ndarray:
+        """The rows that are finite throughout in extended precision or double-double
+        (:mod:`._screened_gradients`), the others (and a mean over no weight: NaN) by ``plain()``."""
         rows = prob.input.astype(np.float64)
         n_samples, n_classes = rows.shape
         g = np.broadcast_to(grad_output_array(grad_output, prob.out_shape if prob.reduction == "none" else ())
                             .astype(np.float64).reshape(-1), (n_samples,))
         clean = np.isfinite(np.max(rows, axis=-1)) & np.isfinite(g)
         weight = None if prob.weight is None else prob.weight.astype(np.float64)
+        mean = prob.reduction == "mean"
+        target = index = wt = None
         if prob.probabilities:
             target = prob.target.astype(np.float64)
             clean &= np.isfinite(target).all(axis=-1)
-            den = sc.from_float(np.array([float(n_samples)]))
         else:
             _, index, wt = class_weights(prob, np.dtype(np.float64))
             clean &= prob.target != prob.ignore_index
-            den = sc.row_sum(sc.from_float(wt[None, :]))
-        if prob.reduction == "mean":
-            if den.hi[0] == 0:
-                return  # mean over no weight: NaN, as the plain formula gives
-            factor = sc.div(sc.from_float(g[clean]), sc.Scaled(*(np.broadcast_to(v, (int(clean.sum()),)) for v in den)))
-        else:
-            factor = sc.from_float(g[clean])
-        if not clean.any():
-            return
-        if prob.probabilities:
-            a = precise.coefficients(n_classes, eps, weight, probabilities=target[clean])
-        else:
-            a = precise.coefficients(n_classes, eps, weight, index=index[clean])
-        out[clean] = precise.class_grad(rows[clean], a, factor, fout)
+        no_weight = mean and not prob.probabilities and _sums_to_zero(wt)  # NaN, as plain() gives
+        out = plain() if no_weight or not clean.all() else np.empty(rows.shape, dtype=fout.dtype)
+        if no_weight or not clean.any():
+            return out
+        cp = screened.ClassProblem(
+            rows[clean], g[clean], weight, eps, index=None if index is None else index[clean],
+            probabilities=None if target is None else target[clean],
+            den_terms=wt if mean and not prob.probabilities else None, den=float(n_samples) if mean else 1.0)
+        out[clean] = screened.class_grad(cp, fout, lambda redo: _double_double_class_grad(cp, redo, mean, fout))
+        return out
 
     def nll_loss(self, input: Any, target: Any, *, weight: Any = None, ignore_index: Any = -100,
                  reduction: Any = "mean", dtype: Any = None, grad_output: Any = None) -> np.ndarray:

@@ -26,6 +26,14 @@ gradient that rounds to 0 keeps its sign.  Logits closer than a double-double
 resolves (``[1e-40, 1, 0]``: ``x - max`` is ``-1 + 1e-40`` and ``-1``) share the high
 part of ``x - max`` in the softmax gradient, whose difference of their terms is
 summed apart (``_precise_gradients.split_terms``).
+The softmax family's and cross_entropy's gradients first try a cheaper pass
+(``_screened_gradients``): the same formulas in float64 (results of the narrower
+formats) or x87 extended precision, each element with a running error bound, kept
+where both ends of its interval round alike (then it is the correctly rounded value);
+exact zeros and cross_entropy's exact or near-rational cases (masked logits, near-equal
+logits) are rounded with integer fractions (``_rational_class_grad``).  Only rows with
+an undecided element take the double-double path (~1.2 ms a call on small inputs,
+against ~0.2-0.3 ms), and float64 rows longer than 32, where most would.
 The other float64 losses, elementwise functions and gradients are
 evaluated in x87 extended precision (``np.longdouble``, 64-bit significand)
 where the platform has it, then rounded once.
