@@ -215,3 +215,23 @@ def test_a_huge_upstream_gradient_keeps_a_vanishing_probability() -> None:
                                                                       "reduction": "sum"})
         assert_same_bits(auto, mpfr, f"grad.cross_entropy g={g}")
     assert so.oracle.grad.logsumexp(x, grad_output=np.array([1e300]))[0, 1] > 0
+
+
+@pytest.mark.parametrize("weight", [[1e308, 1.5e308, 1.0], [1e308, -1.5e308, 1.0], [1.7e308, 1.7e308, 1.0],
+                                    [1e300, 3.0, 1.0]], ids=["overflowing", "cancelling", "both-huge", "huge"])
+@pytest.mark.parametrize("grad", [False, True], ids=["value", "grad"])
+def test_class_weights_near_the_float_maximum(weight, grad) -> None:
+    # the total weight, the products w g and the sums of the losses overflow in the fast phase: nothing it
+    # cannot bound is decided (and it warns about nothing), the MPFR engine decides the rest
+    x, t, w = np.array([[0.0, 1.0, 2.0], [1.0, 0.5, -1.0]]), np.array([0, 1]), np.array(weight)
+    probs = np.array([[0.5, 0.0, 0.5], [0.25, 0.75, 0.0]])
+    for function, target, options in [("cross_entropy", t, [{}, {"label_smoothing": 0.1}]),
+                                      ("cross_entropy", probs, [{}]), ("nll_loss", t, [{}])]:
+        for kw in options:
+            for reduction in ("mean", "sum", "none"):
+                for dtype in (None, np.float32):
+                    args, kwargs = (x, target), dict(weight=w, reduction=reduction, dtype=dtype, **kw)
+                    if grad:
+                        kwargs["grad_output"] = np.array(1e308) if reduction != "none" else np.full(2, -3.0)
+                    auto, mpfr = both(function, grad, args, kwargs)
+                    assert_same_bits(auto, mpfr, f"{function} {kw} {reduction} {dtype} grad={grad}")

@@ -61,9 +61,12 @@ class _Problem:
         w = np.ones(n_classes) if prob.weight is None else prob.weight.astype(np.float64).reshape(-1)
         self.w = np.where(self.counted, w[self.t], 0.0)
         self.live = self.counted & (self.w != 0)  # samples with a nonzero loss coefficient
-        dh, dl = _dd_tree_sum(self.w[None, :], np.zeros((1, m))) if m else (np.zeros(1), np.zeros(1))
-        self.D = (float(dh[0]), float(dl[0]))
-        self.D_err = _depth(max(m, 1)) * 4 * _U2 * float(np.abs(self.w).sum()) * GROW
+        # a total weight beyond the float range makes D and D_err inf or NaN: every bound using them is
+        # then NaN or inf, so nothing divided by D is decided (the mean goes to the MPFR engine)
+        with np.errstate(over="ignore", invalid="ignore"):
+            dh, dl = _dd_tree_sum(self.w[None, :], np.zeros((1, m))) if m else (np.zeros(1), np.zeros(1))
+            self.D = (float(dh[0]), float(dl[0]))
+            self.D_err = _depth(max(m, 1)) * 4 * _U2 * float(np.abs(self.w).sum()) * GROW
 
 
 def _blocks(n_rows: int, n: int):
@@ -112,8 +115,9 @@ def _loss_values(p: _Problem, fmt: Format, tier=None):
     if not (ok | quiet).all():
         return np.zeros((), fmt.dtype), np.zeros((), bool)
     lh, ll, err = (np.where(quiet, 0.0, a) for a in (lh, ll, err))
-    sh, sl = _dd_tree_sum(lh[None, :], ll[None, :])
-    s_err = (err.sum() + _depth(m) * 4 * _U2 * np.abs(lh).sum()) * GROW
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum past the range: inf or NaN, not decided
+        sh, sl = _dd_tree_sum(lh[None, :], ll[None, :])
+        s_err = (err.sum() + _depth(m) * 4 * _U2 * np.abs(lh).sum()) * GROW
     if p.reduction == "mean":
         if p.D[0] == 0:
             nan_for_sure = p.D_err == 0
@@ -133,7 +137,8 @@ def _factors(p: _Problem, grad_output) -> tuple[tuple[np.ndarray, np.ndarray], n
     g = np.broadcast_to(np.asarray(grad_output, dtype=np.float64).reshape(-1 if p.reduction == "none" else ()), (m,))
     nan = ~np.isfinite(g)
     gs = np.where(nan, 0.0, g)
-    f = two_prod(gs, p.w)  # exact
+    with np.errstate(over="ignore", invalid="ignore"):  # |w g| past 2**995: Veltkamp's split overflows, the
+        f = two_prod(gs, p.w)  # exact; else its error word is NaN, so no element using it is decided
     rel = np.zeros(m)
     if p.reduction == "mean":
         if p.D[0] == 0:
@@ -242,8 +247,9 @@ def _nll_values(p: _Problem, fmt: Format):
     if not (exact | zero).all():
         return np.zeros((), fmt.dtype), np.zeros((), bool)
     ph, pl = np.where(zero, 0.0, ph), np.where(zero, 0.0, pl)
-    sh, sl = _dd_tree_sum(ph[None, :], pl[None, :])
-    s_err = _depth(m) * 4 * _U2 * np.abs(ph).sum() * GROW
+    with np.errstate(over="ignore", invalid="ignore"):  # a sum past the range: inf or NaN, not decided
+        sh, sl = _dd_tree_sum(ph[None, :], pl[None, :])
+        s_err = _depth(m) * 4 * _U2 * np.abs(ph).sum() * GROW
     if p.reduction == "mean":
         if p.D[0] == 0:
             return np.asarray(special(np.nan, fmt)), np.asarray(p.D_err == 0)

@@ -288,9 +288,11 @@ _DEAD = -745.14  # exp(d) < 2**-1075 below: a softmax there rounds to +0 in ever
 def dead(d: np.ndarray, scale) -> np.ndarray:
     """Where ``|scale| exp(d) < 2**-1075`` for sure, so ``scale s`` (``s <= exp(d)``) rounds to a zero of
     ``scale``'s sign in every format: ``d < -745.14 - 0.6932 e`` with ``|scale| < 2**e`` (``e >= 0``;
-    ``1075 ln 2 < 745.134`` and ``0.6932 > ln 2``)."""
-    _, e = np.frexp(np.asarray(scale, dtype=np.float64))
-    return d < _DEAD - 0.6932 * np.maximum(e, 0)
+    ``1075 ln 2 < 745.134`` and ``0.6932 > ln 2``).  A scale that is not finite (an overflowed
+    product of huge weights and gradients) makes no element dead."""
+    scale = np.asarray(scale, dtype=np.float64)
+    _, e = np.frexp(scale)
+    return (d < _DEAD - 0.6932 * np.maximum(e, 0)) & np.isfinite(scale)
 
 
 def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):

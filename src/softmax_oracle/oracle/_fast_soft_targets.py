@@ -101,9 +101,10 @@ class SoftProblem:
             rows = np.flatnonzero(self.counted)
             self.y[rows, t[rows]] = 1.0
             wt = np.where(self.counted, self.w[np.where(self.counted, t, 0)], 0.0)
-            dh, dl = _dd_tree_sum(wt[None, :], np.zeros((1, m)))
-            self.D = (float(dh[0]), float(dl[0]))
-            self.D_err = _depth(max(m, 1)) * 4 * _U2 * float(np.abs(wt).sum()) * GROW
+            with np.errstate(over="ignore", invalid="ignore"):  # a total weight past the range: D, D_err inf
+                dh, dl = _dd_tree_sum(wt[None, :], np.zeros((1, m)))  # or NaN, and nothing divided by D decided
+                self.D = (float(dh[0]), float(dl[0]))
+                self.D_err = _depth(max(m, 1)) * 4 * _U2 * float(np.abs(wt).sum()) * GROW
         q = Fraction(self.eps) / n_classes  # eps / C as a double-word: |q - ec| <= u**2 q + 2**-1075
         hi = float(q)
         self.ec = (hi, float(q - Fraction(hi)))
@@ -307,8 +308,8 @@ def reduced_enclosure(p: SoftProblem, lh, ll, err, quiet):
     ``lh + ll`` (bounds ``err``; ``quiet`` samples are exactly 0), each of shape ``(1,)``."""
     m = lh.shape[0]
     lh, ll, err = (np.where(quiet, 0.0, a) for a in (lh, ll, err))
-    sh, sl = _dd_tree_sum(lh[None, :], ll[None, :])
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # unknown bounds are not decided
+        sh, sl = _dd_tree_sum(lh[None, :], ll[None, :])  # past the range: inf or NaN, undecided below
         s_err = (err.sum() + _depth(m) * 4 * _U2 * np.abs(lh).sum()) * GROW
         if p.reduction == "mean":
             if not p.D_err <= abs(p.D[0]) / 4:  # the quotient's bound below needs f <= |D| / 2
@@ -439,7 +440,8 @@ def _gradient_rows(A, p: SoftProblem, rows: slice, f, f_rel, f_nan, fmt: Format)
     f_zero = (fh == 0) & (fl == 0)
     # a zero coefficient: F A s_i; below half the least subnormal where A > 0 (every coefficient >= 0)
     positive = (p.nonneg_row[rows] & ~p.zero_row[rows])[:, None]
-    gone = ordinary & zero & c.tail & positive & dead(q.d, np.abs(fh) * np.abs(Ah) * 2.0)
+    with np.errstate(over="ignore"):  # an overflowed scale (inf) makes nothing dead
+        gone = ordinary & zero & c.tail & positive & dead(q.d, np.abs(fh) * np.abs(Ah) * 2.0)
     set_decided(values, decided, gone & (fh > 0), signed_zero(False, fmt))
     set_decided(values, decided, gone & (fh < 0), signed_zero(True, fmt))
     set_decided(values, decided, ordinary & ~c.live & zero, signed_zero(False, fmt))  # F (A 0 - 0)
