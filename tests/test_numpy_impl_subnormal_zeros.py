@@ -18,7 +18,7 @@ from softmax_oracle import exact, oracle, strategies, ulp
 from softmax_oracle.errors import PrecisionExhausted
 from softmax_oracle.formats import FLOAT64, FORMATS
 from softmax_oracle.numerics.cast import round_to_format
-from softmax_oracle.numpy_impl import accurate, stable
+from softmax_oracle.numpy_impl import accurate, naive, stable
 
 SETTINGS = settings(deadline=None)
 BUDGET = {"float64": 2.0, "float32": 0.51, "float16": 0.51, "bfloat16": 0.51}
@@ -127,6 +127,11 @@ def test_cross_entropy_gradient_of_a_mean_over_zero_weight(dtype):
         np.testing.assert_array_equal(want_out, want)
         for tier in (accurate, stable):
             np.testing.assert_array_equal(tier.grad.cross_entropy(x, target, **kw), want_out)
+        # the loss itself: the mean over a zero total weight is NaN, also where smoothing leaves terms
+        # (the tiers gave inf: sum / 0; found by tools/bench_fuzz.py on numpy-stable)
+        assert np.isnan(oracle.cross_entropy(x, target, **kw))
+        for tier in (accurate, stable, naive):
+            assert np.isnan(tier.cross_entropy(x, target, **kw))
 
 
 # -- Hypothesis: the regimes where terms underflow ---------------------------------------------------

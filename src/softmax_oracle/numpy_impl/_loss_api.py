@@ -21,14 +21,19 @@ __all__ = ["LossFunctions", "reduce_terms", "class_weights"]
 
 
 def reduce_terms(kernels: Any, terms: np.ndarray, reduction: str, denominator: Any) -> np.ndarray:
-    """'none' keeps the terms, 'sum' adds them, 'mean' divides the sum by ``denominator``."""
+    """'none' keeps the terms, 'sum' adds them, 'mean' divides the sum by ``denominator``.
+
+    A mean over a zero denominator (every target ignored or of zero weight) is ``0 / 0``: NaN, even
+    where label smoothing leaves a nonzero sum (``sum / 0`` would be ``+-inf``), as in the oracle and
+    PyTorch."""
     if reduction == "none":
         return terms
     total = kernels.total(terms)
     if reduction == "sum":
         return total
+    den = np.asarray(denominator, dtype=terms.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):  # mean of nothing is NaN
-        return np.asarray(total / np.asarray(denominator, dtype=terms.dtype))
+        return np.asarray(np.where(den == 0, np.asarray(np.nan, dtype=terms.dtype), total / den))
 
 
 def class_weights(problem: Any, work: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
