@@ -183,3 +183,15 @@ def test_compare_measures_against_rounded_values_where_exact_is_beyond_range():
     c = compare("numpy-accurate", "softmax", np.array([0.0, 2.0**40, 0.0]), grad=True, grad_output=np.array([1.0, 0.0, 0.0]))
     assert c.status == "ok" and c.max_ulp_error == 0.0
     assert "exact values unavailable" in c.note and "below MPFR's exponent range" in c.note
+
+
+def test_a_single_exponential_far_below_the_float_range_is_exact():
+    """softmax([0, -1e10]): one term exp(-1e10) is exact (no fallback); the gradient's sum of such terms is not."""
+    import numpy as np
+
+    from softmax_oracle.compare import reference
+
+    r = reference("softmax", np.array([0.0, -1e10]))
+    assert r.note == "" and str(r.exact[1]).startswith("9.2785844203248")  # e**-1e10 = 9.28e-4342944820
+    g = reference("softmax", np.array([[0.0, -1e10, -1e10]]), grad=True, grad_output=np.array([[1.0, 2.0, -3.0]]))
+    assert "below MPFR's exponent range" in g.note

@@ -68,6 +68,7 @@ import numpy as np
 from .errors import OracleError
 from .formats import Format
 from .numerics.cast import round_to_format
+from .ulp import ulp_distance
 
 __all__ = ["oracle_values", "oracle_rounded", "oracle_table", "call_key", "copies", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
 
@@ -189,21 +190,6 @@ def _narrow_errors(g: np.ndarray, r: np.ndarray, fmt: Format) -> tuple[np.ndarra
     return error, open_binade
 
 
-def _distance(a: np.ndarray, b: np.ndarray, fmt: Format) -> np.ndarray:
-    """:func:`~softmax_oracle.ulp.ulp_distance` of two arrays of ``fmt`` with NaNs at the same places (uint64),
-    without its checks: the sign-magnitude bit patterns as ordered integers, added across zero."""
-    w = fmt.bits
-    ia = np.ascontiguousarray(a).view(fmt.uint_dtype).astype(np.uint64)
-    ib = np.ascontiguousarray(b).view(fmt.uint_dtype).astype(np.uint64)
-    mask = np.uint64((1 << (w - 1)) - 1)
-    ma, mb = ia & mask, ib & mask
-    same_sign = (ia >> np.uint64(w - 1)) == (ib >> np.uint64(w - 1))
-    d = np.where(same_sign, np.maximum(ma, mb) - np.minimum(ma, mb), ma + mb)  # < 2**64: magnitudes < 2**63
-    with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
-        nan = np.isnan(np.asarray(a, dtype=np.float64))
-    return np.where(nan, np.uint64(0), d).reshape(np.shape(a))
-
-
 def _spacing(a: np.ndarray, fmt: Format) -> np.ndarray:
     """``2**(max(E, emin) - p + 1)`` for float64 values ``a >= 0`` of ``fmt`` (``E`` the binade of ``a``, ``emin``
     at 0): the step above ``a``, at least the step below it; exact (powers of two); NaN and inf give NaN/inf."""
@@ -237,7 +223,7 @@ def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | No
             last = _narrow_errors(g, r, fmt)[0] * _SLACK
     else:  # the integer distance from the correctly rounded value (any format)
         same = np.where(wrong, rounded, got)  # mismatched elements set equal, as compare does
-        distance = _distance(same, rounded, fmt)
+        distance = np.asarray(ulp_distance(same, rounded), dtype=np.uint64).reshape(got.shape)
         score = distance.astype(np.float64)
         with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
             g = np.abs(same.astype(np.float64))
@@ -245,8 +231,8 @@ def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | No
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, inf / inf where d = 0 (then e <= 1/2)
             step = _spacing(np.maximum(g, r), fmt)  # >= M - pred(M)
             unit = _spacing(r, fmt)  # ulp(r); ulp(0) the least subnormal
-            _, exponent = np.frexp(r)
-            power = (r != 0) & (np.frexp(r)[0] == 0.5) & (exponent.astype(np.int64) - 1 > fmt.emin)
+            mantissa, exponent = np.frexp(r)
+            power = (r != 0) & (mantissa == 0.5) & (exponent.astype(np.int64) - 1 > fmt.emin)
             gap = np.where(power, 0.5 * unit, unit)  # r - pred(r) (the least subnormal at 0)
             true_bound = np.where(distance == 0, 0.5, score * (step / gap) * _SLACK + 0.5)
             if fallback:

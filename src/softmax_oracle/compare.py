@@ -357,12 +357,14 @@ def reference(function: str, *args: Any, grad: bool = False, bits: int = EXACT_B
               **kwargs: Any) -> Reference:
     """The oracle's rounded and exact values of ``function`` at ``args``, computed once for many candidates.
 
-    Where ``softmax_oracle.exact`` raises :class:`~softmax_oracle.errors.PrecisionExhausted`
-    (an element it cannot round to ``bits`` bits within its precision cap; values
-    far below the float range, such as ``exp(-1e10)``, are exact and do not
-    raise) while the correctly rounded float is known, the exact values are
-    replaced by the correctly rounded ones, which measures ULP errors to within
-    0.5 ULP; ``note`` says so.
+    ``softmax_oracle.exact`` raises :class:`~softmax_oracle.errors.PrecisionExhausted`
+    where an element's remainder lies below MPFR's exponent range
+    (``2**-1073741823``) and is not a single term (the softmax gradient of
+    ``[0, -1e10, -1e10]``; ``exp(-1e10)`` alone, as in ``softmax([0, -1e10])``,
+    is exact), or at its precision cap, even though the correctly rounded float
+    is known.  Then the exact values are replaced by the correctly rounded ones,
+    which measures ULP errors exactly for the zeros those values round to (to
+    within ``2**-1073741823`` ULP) and within 0.5 ULP elsewhere; ``note`` says so.
     ``engine`` is the oracle's (``softmax_oracle.exact`` is always MPFR).
     """
     check_function(function)

@@ -243,22 +243,21 @@ class _Tracker:
         """Score the example, compare it exactly if it can change the result; False if the exact reference failed."""
         wrong = wrong_class(got, rounded)
         possible = fallback_possible(args, kwargs)  # compare may measure against the rounded values
+        screen = None
         if not precise:  # the cheap screen: the integer distance; the float64 rounding where it proves nothing
-            scores, bounds, fallback = scores_and_bounds(got, rounded, None, wrong, self.fmt, fallback=possible)
-            if fallback is not None:
-                bounds = np.maximum(bounds, fallback)
-            if np.any(bounds > self.best):
+            screen = scores_and_bounds(got, rounded, None, wrong, self.fmt, fallback=possible)
+            if np.any(_with_fallback(screen) > self.best):
                 rounded, r64, precise = self._oracle(args, kwargs, True)  # the same rounded values
+                screen = None
         screened = r64 is not None or self.fmt.precision > 24 or not precise
         score = 0.0
         exact = not screened or (wrong.any() and len(self.mismatches) < _KEPT)
         if screened:
-            if precise:
-                scores, bounds, fallback = scores_and_bounds(got, rounded, r64, wrong, self.fmt, fallback=possible)
+            if screen is None:
+                screen = scores_and_bounds(got, rounded, r64, wrong, self.fmt, fallback=possible)
+            scores, _, fallback = screen
             score = float(scores.max()) if scores.size else 0.0
-            if fallback is not None:
-                bounds = np.maximum(bounds, fallback)
-            exact = exact or not self._no_worse(got, bounds, fallback, args, kwargs)
+            exact = exact or not self._no_worse(got, _with_fallback(screen), fallback, args, kwargs)
         if exact:
             try:
                 ref = exact_reference(self.function, rounded, *args, grad=self.grad, **kwargs)
@@ -320,6 +319,12 @@ class _Tracker:
             mismatch_input=self.mismatch_input, problems=tuple(self.problems),
             oracle_errors=tuple(self.oracle_errors), stopped=stopped, seed=seed,
         )
+
+
+def _with_fallback(screen: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> np.ndarray:
+    """The bounds of :func:`scores_and_bounds`' ``(scores, bounds, fallback)``, raised to ``fallback`` where given."""
+    _, bounds, fallback = screen
+    return bounds if fallback is None else np.maximum(bounds, fallback)
 
 
 def _keep(kept: list[str], message: str) -> None:

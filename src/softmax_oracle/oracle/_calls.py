@@ -47,7 +47,10 @@ class RowLayout:
     def __init__(self, arr: np.ndarray, axis: int) -> None:
         self.shape = arr.shape
         self.axis = axis
-        moved = arr if arr.ndim and axis == arr.ndim - 1 else np.moveaxis(arr, axis, -1) if arr.ndim else arr.reshape(1)
+        if not arr.ndim:
+            moved = arr.reshape(1)
+        else:
+            moved = arr if axis == arr.ndim - 1 else np.moveaxis(arr, axis, -1)
         self.moved_shape = moved.shape
         self.n = moved.shape[-1]
         self.n_rows = math.prod(moved.shape[:-1])

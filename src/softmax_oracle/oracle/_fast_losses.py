@@ -137,8 +137,10 @@ def _factors(p: _Problem, grad_output) -> tuple[tuple[np.ndarray, np.ndarray], n
     g = np.broadcast_to(np.asarray(grad_output, dtype=np.float64).reshape(-1 if p.reduction == "none" else ()), (m,))
     nan = ~np.isfinite(g)
     gs = np.where(nan, 0.0, g)
-    with np.errstate(over="ignore", invalid="ignore"):  # |w g| past 2**995: Veltkamp's split overflows, the
-        f = two_prod(gs, p.w)  # exact; else its error word is NaN, so no element using it is decided
+    # exact while the operands stay below 2**995; past that Veltkamp's split or the product overflows and the
+    # error word is NaN or infinite, so no element using it is decided
+    with np.errstate(over="ignore", invalid="ignore"):
+        f = two_prod(gs, p.w)
     rel = np.zeros(m)
     if p.reduction == "mean":
         if p.D[0] == 0:
