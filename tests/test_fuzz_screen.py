@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from softmax_oracle import fuzz
-from softmax_oracle._fuzz_screen import (fallback_possible, narrow_midpoints, oracle_table, oracle_values,
-                                         scores_and_bounds, wrong_class)
+from softmax_oracle._fuzz_screen import (fallback_possible, narrow_midpoints, oracle_enclosed, oracle_table,
+                                         oracle_values, scores_and_bounds, wrong_class)
 from softmax_oracle.candidates import FUNCTIONS
 from softmax_oracle.compare import compare, reference
 from softmax_oracle.errors import OracleError
@@ -136,6 +136,73 @@ def test_the_bounds_hold_and_the_rounded_values_are_the_oracles(dtype, data):
         assert np.all(exact[right] >= np.minimum(distance[right], 1.0) / 2 - 2.0**-40)
 
 
+def _exact_fraction(value) -> Fraction:
+    sign, man, exp, _ = mpmath.mpf(value)._mpf_ if not isinstance(value, mpmath.mpf) else value._mpf_
+    return Fraction(0) if not man else (-1) ** sign * Fraction(int(man)) * Fraction(2) ** int(exp)
+
+
+@pytest.mark.parametrize("dtype", ["float64", *NARROW])
+@given(data=st.data())
+def test_the_enclosures_hold_and_their_bounds_too(dtype, data):
+    fmt = format_of(dtype)
+    function = data.draw(st.sampled_from(["logsumexp", "softmax", "log_softmax"]), label="function")
+    args, kwargs = data.draw(arguments(function, fmt, max_batch=2, max_row_length=6), label="call")
+    try:
+        ref = reference(function, *args, **kwargs)
+    except OracleError:
+        return
+    rounded, enclosure = oracle_enclosed(function, False, args, kwargs, "auto")
+    assert _same_bits(rounded, ref.rounded)
+    if ref.note:  # exact values unavailable: nothing to hold the enclosures to
+        return
+    exact = np.asarray(ref.exact, dtype=object).reshape(rounded.shape)
+    for x, hi, lo, rad, k in zip(exact.reshape(-1), *(np.broadcast_to(f, rounded.shape).reshape(-1) for f in enclosure)):
+        if not math.isfinite(rad) or not mpmath.isfinite(x) or abs(x) < mpmath.mpf(2) ** -5000:
+            assert math.isfinite(rad) or rad == math.inf  # unknown, or checked below through the error bounds
+            continue
+        # the 200-bit exact value is within 2**-199 |x| of the exact one
+        unit = Fraction(2) ** int(k)
+        assert abs(_exact_fraction(x) - unit * (Fraction(hi) + Fraction(lo))) <= unit * Fraction(rad) + abs(_exact_fraction(x)) / 2**199
+    got = _nudged(rounded, data.draw(_STEPS, label="steps"))
+    wrong = class_mismatches(got, rounded, zero_sign=False) != 0
+    scores, bounds, fallback = scores_and_bounds(got, rounded, enclosure, wrong, fmt)
+    right = ~wrong
+    errors = np.asarray(ulp_error(got, ref.exact), dtype=np.float64).reshape(got.shape)
+    assert np.all(errors[right] <= bounds[right]), (errors, bounds)
+    with np.errstate(invalid="ignore"):
+        as_rounded = np.asarray(ulp_error(got, np.vectorize(mpmath.mpf, otypes=[object])(
+            rounded.astype(np.float64))), dtype=np.float64).reshape(got.shape)
+    assert np.all(as_rounded[right] <= fallback[right])
+    hi, lo, rad, k = enclosure
+    with np.errstate(invalid="ignore", over="ignore"):
+        tight = right & np.isfinite(errors) & (rad <= 2.0**-44 * np.abs(hi)) & (np.ldexp(np.abs(hi), k) >= 2.0**-900)
+    # a tight enclosure scores within 2**-18 ULP of the exact error (the unit may be halved or doubled at a binade edge)
+    close = np.zeros(scores.shape, dtype=bool)
+    for factor in (1.0, 2.0, 0.5):
+        close |= np.abs(scores - factor * errors) <= 2.0**-18 * (1 + errors)
+    assert np.all(close[tight]), (scores, errors)
+
+
+def test_no_enclosures_where_the_fast_phase_has_none():
+    x = np.array([[0.0, 1.0]])
+    assert oracle_enclosed("softmax", True, (x,), {}, "auto") is None  # a gradient
+    assert oracle_enclosed("softmax", False, (x,), {}, "mpfr") is None
+    assert oracle_enclosed("cross_entropy", False, (x, np.array([1])), {}, "auto") is None
+
+
+def test_an_enclosure_bounds_a_subnormal_float64_result():
+    # softmax([0, -740]): exp(-740) ~ 4.2e-322, a float64 subnormal; the lean bound's absolute floor
+    # (2**-1070, 16 steps of 2**-1074) makes the bound loose there, never wrong
+    x = np.array([[0.0, -740.0]])
+    rounded, enclosure = oracle_enclosed("softmax", False, (x,), {}, "auto")
+    exact = np.asarray(reference("softmax", x).exact, dtype=object)
+    got = np.array([[1.0, float(rounded[0, 1]) + 5e-324]])
+    scores, bounds, _ = scores_and_bounds(got, rounded, enclosure, np.zeros((1, 2), dtype=bool), format_of("float64"))
+    error = float(ulp_error(got[0, 1], exact[0, 1]))
+    assert 0.5 <= error <= bounds[0, 1] <= error + 17
+    assert bounds[0, 0] <= 0.5 and scores[0, 0] <= 2.0**-40
+
+
 def test_the_float64_bound_across_a_power_of_two():
     # x just below 1, rounded to 1: steps above 1 are twice ulp(x), steps below are ulp(x)
     fmt = format_of("float64")
@@ -247,6 +314,9 @@ def _assert_same(result, shadow):
     pytest.param("numpy-naive", "softmax", "float32", False, "mismatches>20", id="naive-softmax-overflow"),
     pytest.param("scipy", "log_softmax", "float32", False, "ulp>1000", id="scipy-log-softmax-float32"),
     pytest.param("numpy-accurate", "softmax", "float64", False, "", id="accurate-softmax-float64"),
+    pytest.param("numpy-accurate", "logsumexp", "float64", False, "", id="accurate-logsumexp-float64"),
+    pytest.param("numpy-accurate", "softmax", ml_dtypes.bfloat16, False, "", id="accurate-softmax-bfloat16"),
+    pytest.param("numpy-stable", "log_softmax", "float16", False, "", id="stable-log-softmax-float16"),
     pytest.param("numpy-stable", "sigmoid", "float16", False, "", id="stable-sigmoid-float16"),
     pytest.param("numpy-naive", "log_sigmoid", ml_dtypes.bfloat16, True, "", id="naive-grad-log-sigmoid-bfloat16"),
     pytest.param("numpy-naive", "cross_entropy", "float32", True, "", id="naive-grad-cross-entropy-float32"),
@@ -289,7 +359,8 @@ def test_a_narrow_search_skips_the_float64_rounding_once_the_candidate_is_off_by
 
     monkeypatch.setattr(fuzz, "oracle_values", counted("float64", values))
     monkeypatch.setattr(fuzz, "oracle_rounded", counted("format", rounded_only))
-    result = fuzz.search("numpy-naive", "softmax", dtype="float32", max_examples=200, seed=3, database=None)
+    # cross_entropy has no enclosures (softmax's come with the format's rounding: no float64 call at all)
+    result = fuzz.search("numpy-naive", "cross_entropy", dtype="float32", max_examples=200, seed=3, database=None)
     assert result.max_ulp_error > 1
     assert calls["format"] > calls["float64"]  # most examples: the format's rounding alone
 

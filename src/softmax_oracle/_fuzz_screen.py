@@ -61,16 +61,18 @@ from __future__ import annotations
 
 import importlib
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from .errors import OracleError
 from .formats import Format
 from .numerics.cast import round_to_format
+from .numerics.eft import two_sum
 from .ulp import ulp_distance
 
-__all__ = ["oracle_values", "oracle_rounded", "oracle_table", "call_key", "copies", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
+__all__ = ["oracle_values", "oracle_rounded", "oracle_enclosed", "Enclosed", "oracle_table", "call_key", "copies",
+           "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
 
 _SLACK = 1 + 2.0**-50  # relative slack of the float64 bounds
 _SAFE_MAGNITUDE = 2.0**26  # finite inputs below this keep every exact value within MPFR's exponent range
@@ -96,6 +98,32 @@ def oracle_values(function: str, grad: bool, fmt: Format, args: tuple[Any, ...],
     if narrow_midpoints(r64, fmt).any():
         return np.asarray(oracle_fn(*args, engine=engine, **kwargs)), r64
     return np.asarray(round_to_format(r64, fmt)), r64
+
+
+class Enclosed(NamedTuple):
+    """Enclosures of the exact values, ``|x - 2**exp (hi + lo)| <= 2**exp rad`` elementwise (float64 arrays,
+    ``exp`` int64 and ``<= 0``; ``rad = inf``: unknown)."""
+
+    hi: np.ndarray
+    lo: np.ndarray
+    rad: np.ndarray
+    exp: np.ndarray
+
+
+def oracle_enclosed(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], engine: str
+                    ) -> tuple[np.ndarray, Enclosed] | None:
+    """The oracle's correctly rounded values and the fast phase's enclosures of the exact ones, in one call.
+
+    ``None`` where there are none: gradients, other functions than
+    :data:`softmax_oracle.oracle._enclosed.ENCLOSED`, ``engine="mpfr"``.
+    ``rounded`` equals ``oracle.<function>(*args, **kwargs)`` bit for bit.
+    """
+    from .oracle._enclosed import ENCLOSED, rounded_and_enclosed
+
+    if grad or engine != "auto" or function not in ENCLOSED:
+        return None
+    rounded, enclosure = rounded_and_enclosed(function, *args, **kwargs)
+    return np.asarray(rounded), Enclosed(*enclosure)
 
 
 def oracle_rounded(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], engine: str) -> np.ndarray:
@@ -199,7 +227,59 @@ def _spacing(a: np.ndarray, fmt: Format) -> np.ndarray:
     return np.where(np.isfinite(a), unit, a)
 
 
-def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | None, wrong: np.ndarray,
+def _enclosure_errors(g: np.ndarray, enc: Enclosed, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+    """``(score, bound)`` of float64 candidates ``g`` (of ``fmt``) against enclosed exact values (the right class).
+
+    Everything is first scaled by ``2**-exp`` (``g`` exactly: ``exp <= 0``).
+    With ``(s, t) = TwoSum(g, -hi)``, ``a = fl(t - lo)``, ``b = fl(s + a)``:
+    ``|g - (hi + lo) - b| <= u (|a| + |b|)`` (``u = 2**-53``), so
+    ``|g - x| <= |b| + u (|a| + |b|) + rad``.  Every ``x`` of the interval has
+    ``|x| >= m = |hi| - |lo| - rad`` (formed rounding down), and the unit in
+    the last place only grows with the magnitude, so ``ulp(x) >= 2**q``, the
+    spacing of ``fmt`` at ``2**exp m`` (the least subnormal at ``m <= 0``).  Scaled by
+    ``2**-q`` (exact but for values below ``2**-1022`` after the scaling,
+    covered by ``2**-140``) and inflated by ``1 + 2**-48`` for the roundings
+    of the sum: ``e <= bound``.  The ``2**-140`` also covers what
+    :func:`~softmax_oracle.compare.compare` measures against: ``x`` rounded
+    to 200 bits, within ``2**-200 |x| < 2**(p - 200) ulp(x)`` of it.  The
+    score is ``|b| / 2**q`` (twice the error at most, where the interval
+    reaches below a power of two; within ``2**-50 e`` plus the radius in
+    ULPs elsewhere).  An infinity ``g`` scores 0 against an infinite ``x``
+    and 0.5 against a finite one (past the overflow threshold); NaN against
+    NaN 0.
+    """
+    hi, lo, rad, k = (np.broadcast_to(f, g.shape) for f in enc)
+    live = np.isfinite(g) & np.isfinite(hi) & np.isfinite(lo)
+    every = bool(live.all())
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf where not live (set below)
+        if not every:
+            g, hi, lo = (np.where(live, f, 0.0) for f in (g, hi, lo))
+        if k.any():
+            g = np.ldexp(g, -k)
+        s, t = two_sum(g, -hi)
+        a = t - lo
+        b = s + a
+        m = (np.abs(hi) - (np.abs(lo) + rad) * (1 + 2.0**-50)) * (1 - 2.0**-50)
+        q = _exponent(np.where(m > 0, m, 0.0), k, fmt)
+        scaled_a, scaled_b, scaled_rad = (np.ldexp(np.abs(v), -q) for v in (a, b, rad))
+        bound = (scaled_b + 2.0**-53 * (scaled_a + scaled_b) + scaled_rad) * (1 + 2.0**-48) + 2.0**-140
+        bound[np.isnan(bound)] = np.inf
+    if every:
+        return scaled_b, bound  # the score: |b| in the unit at m (twice the exact unit at a binade's edge)
+    special = np.where(np.isinf(g) & np.isfinite(hi), 0.5, 0.0)  # g is NaN or inf here (the right class)
+    bound = np.where(live, bound, np.where(np.isfinite(g), np.inf, special))
+    return np.where(live, scaled_b, special), bound
+
+
+def _exponent(a: np.ndarray, k: np.ndarray, fmt: Format) -> np.ndarray:
+    """``q - k`` with ``2**q`` the spacing of ``fmt`` at ``2**k a`` (``a >= 0``; see :func:`_spacing`): the
+    spacing in the units of ``a``; that of ``2**k`` where ``a`` is not finite."""
+    _, exponent = np.frexp(np.where(np.isfinite(a), a, 0.0))
+    e = np.where(a == 0, fmt.emin, exponent.astype(np.int64) - 1 + k)
+    return np.maximum(e, fmt.emin) - fmt.precision + 1 - k
+
+
+def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | Enclosed | None, wrong: np.ndarray,
                       fmt: Format, *, fallback: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per element: the search's target score, an upper bound on the exact ULP error, and on the fallback one.
 
@@ -216,7 +296,14 @@ def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | No
     with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
         g, r = got.astype(np.float64), rounded.astype(np.float64)
     last = None
-    if r64 is not None and fmt.precision <= 24:
+    if isinstance(r64, Enclosed):
+        score, true_bound = _enclosure_errors(g, r64, fmt)
+        odd = ~np.isfinite(score)  # the scaled candidate overflowed: far off, scored by its integer distance
+        if fallback or odd.any():  # and the fallback bound against the rounded values, as without an enclosure
+            distance, by_distance, last = scores_and_bounds(got, rounded, None, wrong, fmt, fallback=fallback)
+            score = np.where(odd, distance, score)
+            true_bound = np.minimum(true_bound, by_distance)  # both are bounds
+    elif r64 is not None and fmt.precision <= 24:
         score, open_binade = _narrow_errors(g, r64, fmt)
         true_bound = np.where(open_binade, 2 * score, score) * _SLACK + 2.0**-29
         if fallback:

@@ -137,6 +137,15 @@ def ordered(x: Any) -> np.ndarray:
     return np.where(bits >> (w - 1) != 0, -magnitude, magnitude)
 
 
+def _ordered_bits(arr: np.ndarray, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`ordered` of ``arr`` (of ``fmt``) and its NaN mask, read from the bit patterns alone."""
+    w = fmt.bits
+    bits = np.ascontiguousarray(arr).view(fmt.uint_dtype).astype(np.int64).reshape(arr.shape)
+    magnitude = bits & ((1 << (w - 1)) - 1)
+    nan = magnitude > ((1 << (w - fmt.precision)) - 1) << (fmt.precision - 1)  # above the bits of +inf
+    return np.where(bits >> (w - 1) != 0, -magnitude, magnitude), nan
+
+
 def ulp_distance(a: Any, b: Any) -> Any:
     """Number of floats steps from ``a`` to ``b``: ``|ord(a) - ord(b)|``, exactly.
 
@@ -165,16 +174,16 @@ def ulp_distance(a: Any, b: Any) -> Any:
     >>> ulp_distance(np.float32(3e38), np.float32(-3e38))
     4274217932
     """
-    a_arr, b_arr, _ = _same_format(a, b)
-    a_nan, _, _, _ = _decode(a_arr)
-    b_nan, _, _, _ = _decode(b_arr)
+    a_arr, b_arr, fmt = _same_format(a, b)
+    oa, a_nan = _ordered_bits(a_arr, fmt)
+    ob, b_nan = _ordered_bits(b_arr, fmt)
     if np.any(a_nan != b_nan):
         index = tuple(int(i) for i in np.argwhere(a_nan != b_nan)[0])
         raise InvalidInput(
             f"ulp distance is undefined between NaN and a number (a class mismatch); first at index {index}"
         )
-    oa = np.where(a_nan, 0, ordered(a_arr))
-    ob = np.where(b_nan, 0, ordered(b_arr))
+    if a_nan.any():
+        oa, ob = np.where(a_nan, 0, oa), np.where(b_nan, 0, ob)
     ua, ub = oa.astype(np.uint64), ob.astype(np.uint64)
     # modular uint64 subtraction is exact because the true difference is in [0, 2**64)
     dist = np.where(oa >= ob, ua - ub, ub - ua)

@@ -89,17 +89,20 @@ def _decide(terms: Terms, fmt: Format, indices) -> list:
     return out
 
 
-def round_terms(terms: Terms, fmt: Format, *, engine: str = "auto") -> np.ndarray:
+def round_terms(terms: Terms, fmt: Format, *, engine: str = "auto",
+                first: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Every element correctly rounded to ``fmt``: an array of ``fmt.dtype`` (0-d for scalars).
 
     With ``engine="auto"`` the fast phase (if any) decides what it can (for
     float32, float16 and bfloat16 in the double tier, then, where it leaves
     enough undecided (:data:`ESCALATE_RATIO`), in the double-double tier) and
-    only the other elements' terms are built and rounded by MPFR.
+    only the other elements' terms are built and rounded by MPFR.  ``first``
+    is the fast phase's ``(values, decided)`` in ``fmt``'s own tier when the
+    caller has it already (:mod:`._enclosed`).
     """
     size = terms.size
     if engine == "auto" and terms.fast is not None and size:
-        values, decided = terms.fast(fmt)
+        values, decided = first if first is not None else terms.fast(fmt)
         values = np.array(values, dtype=fmt.dtype).reshape(-1)
         decided = np.asarray(decided, dtype=bool).reshape(-1)
         undecided = np.flatnonzero(~decided)

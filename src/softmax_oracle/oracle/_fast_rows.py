@@ -55,7 +55,7 @@ from ._evaluate import ESCALATE_RATIO
 from ._fast_lean import U, lean_log, lean_rows
 from ._fast_lean import decide as lean_decide
 
-__all__ = ["phase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero",
+__all__ = ["phase", "RowPhase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero",
            "loss_phase", "set_decided"]
 
 BLOCK = 1 << 13
@@ -304,7 +304,7 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
             vh, vl = two_sum(c.m[:, None], L)  # exact; then one rounding in the low word
             vl, rad = _plus(vl, L_lo, L_err)
             values, decided = lean_decide(vh, vl, rad, fmt)
-            return values[:, 0], decided[:, 0]
+            return values[:, 0], decided[:, 0], _flat(vh, vl, rad, values.shape[:1], 0)
         if name == "log_softmax":
             L, L_lo, L_err = lean_log(A, c, q)
             # d - L = (dh - L) + dl - L_lo: TwoSum exact, two roundings in the low word only
@@ -312,7 +312,7 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
             vl, rad = _plus(v1, q.d_lo, L_err)
             vl = vl - L_lo
             rad += U * np.abs(vl)
-            return lean_decide(vh, vl, rad, fmt, sign=-1)
+            return (*lean_decide(vh, vl, rad, fmt, sign=-1), _flat(vh, vl, rad, q.d.shape))
         s_abs = 2.0**-1070
         if name == "softmax":
             vh, vl, rad, sign = q.s, q.s_lo, q.s * q.s_rel + s_abs, 1
@@ -329,14 +329,26 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
         # below 2**-1000 the double-double words underflow (the bound's absolute floor covers that, too
         # widely to decide): those elements, and the double tier's undecided ones, are enclosed again
         tiny = c.tail & (q.s < 2.0**-1000) & ~(decided & (A.name == "double"))
+        enclosure = _flat(vh, vl, rad, values.shape)
         if tiny.any():
             scale = None if name == "softmax" else (gs, np.zeros_like(gs), np.zeros_like(gs))
-            values[tiny], decided[tiny] = refine(A, c, q, tiny, fmt, scale, sign)
+            v = refine_enclosure(A, c, q, tiny, scale)
+            values[tiny], decided[tiny] = _rounded(v, fmt, sign=np.broadcast_to(np.asarray(sign), tiny.shape)[tiny])
+            for field, value in zip(enclosure, v):  # the scaled enclosure keeps its relative accuracy
+                field[tiny] = value
         dead_ = c.tail & dead(q.d, 1.0 if name == "softmax" else gs)
         if dead_.any():
             set_decided(values, decided, dead_ & (np.asarray(sign) > 0), signed_zero(False, fmt))
             set_decided(values, decided, dead_ & (np.asarray(sign) < 0), signed_zero(True, fmt))  # g s, g < 0
-    return values, decided
+    return values, decided, enclosure
+
+
+def _flat(vh, vl, rad, shape: tuple[int, ...], column: int | None = None) -> tuple[np.ndarray, ...]:
+    """The lean enclosure ``|x - (vh + vl)| <= rad`` as the fields of an :class:`Enclosure` (float64
+    arrays of ``shape``, ``exp = 0``; ``column``: the column of logsumexp's ``(rows, 1)`` arrays)."""
+    fields = (np.broadcast_to(np.asarray(f, dtype=np.float64), np.shape(vh)) for f in (vh, vl, rad))
+    hi, lo, rad = (np.array(f[:, column] if column is not None else f).reshape(shape) for f in fields)
+    return hi, lo, rad, np.zeros(shape, dtype=np.int64)
 
 
 def refine(A: Arith, c: RowClasses, q, mask: np.ndarray, fmt: Format, scale=None, sign=1):
@@ -345,6 +357,12 @@ def refine(A: Arith, c: RowClasses, q, mask: np.ndarray, fmt: Format, scale=None
     keep their relative accuracy there.  ``S`` is the lean bound of the row; ``scale`` (a double-word
     per element with a relative bound: ``(hi, lo, rel)``) multiplies when given.  Returns
     ``(values, decided)`` of the selected elements (flat)."""
+    v = refine_enclosure(A, c, q, mask, scale)
+    return _rounded(v, fmt, sign=np.broadcast_to(np.asarray(sign), mask.shape)[mask])
+
+
+def refine_enclosure(A: Arith, c: RowClasses, q, mask: np.ndarray, scale=None) -> Enclosure:
+    """The scaled enclosure :func:`refine` rounds (flat, the elements of ``mask`` in C order)."""
     rows, cols = np.nonzero(mask)
     d = _difference(A, c.xs[rows, cols], c.m[rows])
     s_lo = np.zeros(rows.size) + (0.0 if A.name == "double" else np.broadcast_to(q.S_lo, q.S.shape)[rows, 0])
@@ -356,8 +374,7 @@ def refine(A: Arith, c: RowClasses, q, mask: np.ndarray, fmt: Format, scale=None
             hi, lo, rel = (np.broadcast_to(f, mask.shape)[rows, cols] for f in scale)
             rad = np.abs(hi) * rel + (np.abs(lo) if A.name == "double" else 0.0)
             v = A.mul(v, normalized(Enclosure(hi, 0.0 if A.name == "double" else lo, rad, 0)))
-        sg = np.broadcast_to(np.asarray(sign), mask.shape)[rows, cols]
-        return _rounded(v, fmt, sign=sg)
+    return Enclosure(*(np.broadcast_to(f, rows.shape) for f in v))
 
 
 def _plus(a: np.ndarray, b, rad):
@@ -369,18 +386,23 @@ def _plus(a: np.ndarray, b, rad):
 _LEAN = {("logsumexp", False), ("softmax", False), ("log_softmax", False), ("logsumexp", True)}
 
 
-def _block(name: str, grad: bool, A: Arith, x: np.ndarray, g, fmt: Format, generic: bool = True):
-    """``(values, decided)`` of one block of rows: the lean path, then (if ``generic``) the general
-    path on the rows it left undecided, then the structural answers."""
+def _block(name: str, grad: bool, A: Arith, x: np.ndarray, g, fmt: Format, generic: bool = True,
+           enclose: bool = False):
+    """``(values, decided, enclosure)`` of one block of rows: the lean path, then (if ``generic``) the
+    general path on the rows it left undecided, then the structural answers.  ``enclosure`` is None
+    unless ``enclose`` (see :meth:`RowPhase.enclosed`)."""
     if x.shape[1] == 0:  # only logsumexp has elements here: -inf per row
-        return np.full(x.shape[0], special(-np.inf, fmt)), np.ones(x.shape[0], dtype=bool)
+        values = np.full(x.shape[0], special(-np.inf, fmt))
+        exact = np.full(x.shape[0], -np.inf), np.zeros(x.shape[0]), np.zeros(x.shape[0]), np.zeros(x.shape[0], np.int64)
+        return values, np.ones(x.shape[0], dtype=bool), exact if enclose else None
     c = classify(x)
     if (name, grad) not in _LEAN:
         values, decided = _generic(name, grad, A, row_quantities(A, c), g, fmt)
         _structural(name, grad, c, g, values, decided, fmt)
-        return values, decided
-    values, decided = _lean(name, grad, A, c, g, fmt)
+        return values, decided, None
+    values, decided, lean = _lean(name, grad, A, c, g, fmt)
     _structural(name, grad, c, g, values, decided, fmt)
+    enclosure = _structural_enclosure(name, grad, c, values, lean) if enclose else None
     redo = ~(decided if decided.ndim == 1 else decided.all(axis=-1))
     if generic and redo.any():
         sub = classify(x[redo])
@@ -390,19 +412,65 @@ def _block(name: str, grad: bool, A: Arith, x: np.ndarray, g, fmt: Format, gener
         old_v, old_d = values[redo], decided[redo]
         values[redo] = np.where(old_d, old_v, v2)
         decided[redo] = old_d | d2
-    return values, decided
+    return values, decided, enclosure
 
 
-def phase(name: str, layout, g: np.ndarray | None, *, grad: bool):
-    """The fast phase of ``name`` (or its gradient) on the rows of ``layout`` (:class:`._calls.RowLayout`).
+def _structural_enclosure(name: str, grad: bool, c: RowClasses, values: np.ndarray, lean) -> tuple[np.ndarray, ...]:
+    """The lean enclosure, with the exact values of the structural answers of a forward function where
+    it holds nothing (NaN, infinities, zeros, logsumexp's ``m``); elsewhere its radius is made infinite
+    (unknown: logsumexp's gradient, whose structural answers are not all exact)."""
+    hi, lo, rad, exp = lean
+    if grad:
+        return hi, lo, np.full_like(rad, np.inf), exp
+    if name == "logsumexp":
+        exact = c.single | (c.status != 0)
+        hi = np.where(c.single, c.m, np.where(exact, values.astype(np.float64), hi))
+    else:
+        exact = ~c.live if name == "softmax" else ~c.live | (c.live & c.single[:, None])
+        with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
+            hi = np.where(exact, values.astype(np.float64), hi)
+    # a NaN radius (an overflowed bound) states nothing: unknown
+    rad = np.where(exact, 0.0, np.where(np.isnan(rad), np.inf, rad))
+    return hi, np.where(exact, 0.0, lo), rad, np.where(exact, 0, exp)
 
-    ``g`` is the upstream gradient per row (``(rows,)`` for logsumexp,
-    ``(rows, n)`` otherwise).  Returns ``fast(fmt) -> (values, decided)`` in
-    the output's layout.
+
+class RowPhase:
+    """The fast phase of a row function on the rows of a :class:`._calls.RowLayout`.
+
+    ``phase(fmt, tier=None) -> (values, decided)`` in the output's layout
+    (:data:`._evaluate.FastPhase`); :meth:`enclosed` also returns the
+    enclosures the rounding test was given.
     """
-    reduced = name == "logsumexp" and not grad
 
-    def fast(fmt: Format, tier: Arith | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def __init__(self, name: str, layout, g: np.ndarray | None, grad: bool) -> None:
+        self.name, self.layout, self.g, self.grad = name, layout, g, grad
+
+    def __call__(self, fmt: Format, tier: Arith | None = None) -> tuple[np.ndarray, np.ndarray]:
+        values, decided, _ = self._run(fmt, tier, False)
+        return values, decided
+
+    def enclosed(self, fmt: Format) -> tuple[np.ndarray, np.ndarray, Enclosure]:
+        """``(values, decided, enclosure)``: every true value ``x`` in its :class:`Enclosure`
+        ``|x - 2**exp (hi + lo)| <= 2**exp rad``.
+
+        The lean path's enclosure in ``fmt``'s tier (double-double for
+        float64: ``rad`` about ``2**-100 |x|``; double for the narrower
+        formats: about ``2**-45 |x|``) for logsumexp, softmax and log_softmax,
+        held whether or not the element was decided; the structural answers
+        (NaN, infinities, zeros, a single logit's ``m``) exactly (``rad = 0``).
+        A softmax far below ``2**-1000`` has the scaled enclosure of
+        :func:`refine` (``exp < 0``: its relative accuracy kept) where the
+        tier refines it (double-double; the double tier's undecided ones);
+        elsewhere the lean bound's absolute floor ``2**-1070``.  ``rad`` is
+        ``inf`` where nothing is stated: a gradient, a bound that overflowed.
+        The fields are arrays in the output's layout (``exp`` int64).
+        """
+        values, decided, enclosure = self._run(fmt, None, True)
+        return values, decided, Enclosure(*enclosure)
+
+    def _run(self, fmt: Format, tier: Arith | None, enclose: bool):
+        name, layout, g, grad = self.name, self.layout, self.g, self.grad
+        reduced = name == "logsumexp" and not grad
         A = tier or arith_for(fmt)
         n_rows, n = layout.n_rows, layout.n
         # a small call's double tier leaves its undecided rows to the double-double tier (round_terms
@@ -411,13 +479,25 @@ def phase(name: str, layout, g: np.ndarray | None, *, grad: bool):
         shape = (n_rows,) if reduced else (n_rows, n)
         values = np.empty(shape, dtype=fmt.dtype)
         decided = np.empty(shape, dtype=bool)
+        fields = [*(np.full(shape, np.inf) for _ in range(3)), np.zeros(shape, np.int64)] if enclose else None
         step = max(1, BLOCK // max(n, 1))
         for r0 in range(0, n_rows, step):
             rows = slice(r0, r0 + step)
-            values[rows], decided[rows] = _block(name, grad, A, layout.flat[rows], None if g is None else g[rows], fmt,
-                                                 generic)
-        if reduced:
-            return layout.reduced(values), layout.reduced(decided)
-        return layout.restore(values), layout.restore(decided)
+            values[rows], decided[rows], enc = _block(name, grad, A, layout.flat[rows], None if g is None else g[rows],
+                                                      fmt, generic, enclose)
+            if fields is not None and enc is not None:
+                for f, e in zip(fields, enc):
+                    f[rows] = e
+        put = layout.reduced if reduced else layout.restore
+        enclosure = None if fields is None else tuple(put(f) for f in fields)
+        return put(values), put(decided), enclosure
 
-    return fast
+
+def phase(name: str, layout, g: np.ndarray | None, *, grad: bool) -> RowPhase:
+    """The fast phase of ``name`` (or its gradient) on the rows of ``layout`` (:class:`._calls.RowLayout`).
+
+    ``g`` is the upstream gradient per row (``(rows,)`` for logsumexp,
+    ``(rows, n)`` otherwise).  Returns a :class:`RowPhase`:
+    ``fast(fmt) -> (values, decided)`` in the output's layout.
+    """
+    return RowPhase(name, layout, g, grad)
