@@ -114,15 +114,20 @@ def oracle_enclosed(function: str, grad: bool, args: tuple[Any, ...], kwargs: di
                     ) -> tuple[np.ndarray, Enclosed] | None:
     """The oracle's correctly rounded values and the fast phase's enclosures of the exact ones, in one call.
 
-    ``None`` where there are none: gradients, other functions than
-    :data:`softmax_oracle.oracle._enclosed.ENCLOSED`, ``engine="mpfr"``.
-    ``rounded`` equals ``oracle.<function>(*args, **kwargs)`` bit for bit.
+    ``None`` where there are none (see
+    :func:`softmax_oracle.oracle._enclosed.rounded_and_enclosed`: the row
+    functions, cross_entropy's gradient with class targets; ``engine="auto"``
+    only).  ``rounded`` equals ``oracle[.grad].<function>(*args, **kwargs)``
+    bit for bit.
     """
-    from .oracle._enclosed import ENCLOSED, rounded_and_enclosed
+    from .oracle._enclosed import rounded_and_enclosed
 
-    if grad or engine != "auto" or function not in ENCLOSED:
+    if engine != "auto":
         return None
-    rounded, enclosure = rounded_and_enclosed(function, *args, **kwargs)
+    found = rounded_and_enclosed(function, *args, grad=grad, **kwargs)
+    if found is None:
+        return None
+    rounded, enclosure = found
     return np.asarray(rounded), Enclosed(*enclosure)
 
 
@@ -252,14 +257,13 @@ def _enclosure_errors(g: np.ndarray, enc: Enclosed, fmt: Format) -> tuple[np.nda
     live = np.isfinite(g) & np.isfinite(hi) & np.isfinite(lo)
     every = bool(live.all())
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf where not live (set below)
-        if not every:
-            g, hi, lo = (np.where(live, f, 0.0) for f in (g, hi, lo))
+        y, c_hi, c_lo = (g, hi, lo) if every else (np.where(live, f, 0.0) for f in (g, hi, lo))
         if k.any():
-            g = np.ldexp(g, -k)
-        s, t = two_sum(g, -hi)
-        a = t - lo
+            y = np.ldexp(y, -k)
+        s, t = two_sum(y, -c_hi)
+        a = t - c_lo
         b = s + a
-        m = (np.abs(hi) - (np.abs(lo) + rad) * (1 + 2.0**-50)) * (1 - 2.0**-50)
+        m = (np.abs(c_hi) - (np.abs(c_lo) + rad) * (1 + 2.0**-50)) * (1 - 2.0**-50)
         q = _exponent(np.where(m > 0, m, 0.0), k, fmt)
         scaled_a, scaled_b, scaled_rad = (np.ldexp(np.abs(v), -q) for v in (a, b, rad))
         bound = (scaled_b + 2.0**-53 * (scaled_a + scaled_b) + scaled_rad) * (1 + 2.0**-48) + 2.0**-140

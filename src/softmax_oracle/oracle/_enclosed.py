@@ -1,48 +1,70 @@
 """Correctly rounded values together with the fast phase's enclosures of the exact ones (private).
 
 :func:`rounded_and_enclosed` serves :func:`softmax_oracle.fuzz.search`'s
-screen: with an enclosure ``|x - (hi + lo)| <= rad`` of every exact value, the
-ULP error of a candidate is bounded without a second oracle call in float64
-(:mod:`softmax_oracle._fuzz_screen`).  Only the forward row functions have
-it (logsumexp, softmax, log_softmax, whose fast phase is a
-:class:`._fast_rows.RowPhase`); the rounded values are those of the public
-functions, bit for bit (the same fast phase, then :func:`._evaluate.round_terms`).
+screen: with an enclosure ``|x - 2**exp (hi + lo)| <= 2**exp rad`` of every
+exact value, the ULP error of a candidate is bounded without a second oracle
+call in float64 (:mod:`softmax_oracle._fuzz_screen`).  The forward row
+functions have them (logsumexp, softmax, log_softmax: a
+:class:`._fast_rows.RowPhase`), and the gradient of cross_entropy with class
+index targets and no label smoothing (a :class:`._fast_rows.GradientPhase`);
+the rounded values are those of the public functions, bit for bit (the same
+fast phase, then :func:`._evaluate.round_terms` for what it leaves).
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
 
 from ..arguments import output_format
+from ..numerics.enclosure import Enclosure
 from ._calls import row_terms
 from ._evaluate import round_terms
-from ._fast_rows import RowPhase
+from ._fast_rows import GradientPhase, RowPhase
+from ._loss_calls import cross_entropy_terms
 
 __all__ = ["ENCLOSED", "rounded_and_enclosed"]
 
-ENCLOSED = ("logsumexp", "softmax", "log_softmax")
+ENCLOSED = {False: ("logsumexp", "softmax", "log_softmax"), True: ("cross_entropy",)}
+"""The functions (by ``grad``) that may have enclosures."""
 
 
-def rounded_and_enclosed(function: str, x: Any, axis: Any = -1, *, dtype: Any = None
-                         ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """``oracle.<function>(x, axis, dtype=dtype)`` and ``(hi, lo, rad)``: ``|exact - (hi + lo)| <= rad``.
+def rounded_and_enclosed(function: str, *args: Any, grad: bool = False, **kwargs: Any
+                         ) -> tuple[np.ndarray, Enclosure] | None:
+    """``oracle[.grad].<function>(*args, **kwargs)`` and the enclosures of the exact values, or None.
 
-    ``function`` is one of :data:`ENCLOSED`; the three float64 arrays have
-    the result's shape; ``rad`` is ``inf`` where the fast phase states
-    nothing (see :meth:`._fast_rows.RowPhase.enclosed`).  Raises what the
-    public function raises.
+    Returns ``(rounded, enclosure)``: the fields of the
+    :class:`~softmax_oracle.numerics.enclosure.Enclosure` have the result's
+    shape, ``rad`` is ``inf`` where the fast phase states nothing (see
+    :meth:`._fast_rows.RowPhase.enclosed`).  None where the call has none (a
+    function outside :data:`ENCLOSED`, probability targets or label
+    smoothing, an empty call): the caller asks the public function instead.
+    Raises what the public function raises.
     """
-    if function not in ENCLOSED:
-        raise ValueError(f"no enclosures for {function!r}; only for {ENCLOSED}")
-    terms, fmt = row_terms(function, x, axis)
-    out = output_format(dtype, fmt)
+    if function not in ENCLOSED[grad]:
+        return None
+    from .. import oracle as forward  # the public functions, for their signatures (imported at call time)
+    from . import grad as grad_module
+
+    public = getattr(grad_module if grad else forward, function)
+    bound = inspect.signature(public).bind(*args, **kwargs)
+    bound.apply_defaults()
+    a = bound.arguments
+    if a.get("engine", "auto") != "auto":
+        return None
+    if grad:
+        terms, fmt = cross_entropy_terms(a["input"], a["target"], a["weight"], a["ignore_index"], a["reduction"],
+                                         a["label_smoothing"], grad=True, grad_output=a["grad_output"])
+    else:
+        terms, fmt = row_terms(function, a["x"], a["axis"])
+    out = output_format(a["dtype"], fmt)
     phase = terms.fast
-    if not isinstance(phase, RowPhase):  # pragma: no cover - row_terms always gives one
-        raise TypeError(f"{function}'s fast phase is not a RowPhase")
-    if terms.size == 0:
-        empty = np.zeros(terms.shape)
-        return round_terms(terms, out), (empty, empty, empty)
-    values, decided, enclosure = phase.enclosed(out)
+    if terms.size == 0 or not isinstance(phase, (RowPhase, GradientPhase)):
+        return None
+    first = phase.enclosed(out)
+    if first is None:
+        return None
+    values, decided, enclosure = first
     return round_terms(terms, out, first=(values, decided)), enclosure

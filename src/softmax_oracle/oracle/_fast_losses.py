@@ -40,7 +40,9 @@ from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod, two_sum_error
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, decide, lean_log, lean_rows
-from ._fast_rows import set_decided, BLOCK, classify, dead, loss_phase, refine, signed_zero, special
+from ._fast_rows import (set_decided, BLOCK, classify, dead, loss_phase, refine_enclosure, signed_zero, special,
+                         _rounded)
+from ..numerics.enclosure import Enclosure
 from ._fast_soft_targets import soft_targets_phase
 
 __all__ = ["cross_entropy_phase", "nll_loss_phase"]
@@ -151,18 +153,23 @@ def _factors(p: _Problem, grad_output) -> tuple[tuple[np.ndarray, np.ndarray], n
     return f, rel, nan
 
 
-def _gradient(p: _Problem, grad_output, fmt: Format, tier=None):
+def _gradient(p: _Problem, grad_output, fmt: Format, tier=None, enclose: bool = False):
+    """``(values, decided)`` of the gradient, ``(samples, classes)``; with ``enclose``, also the
+    enclosure of every exact value (see :func:`_gradient_rows`)."""
     A = tier or arith_for(fmt)
     m, n_classes = p.x.shape
     values = np.empty((m, n_classes), fmt.dtype)
     decided = np.zeros((m, n_classes), bool)
+    fields = [*(np.full((m, n_classes), np.inf) for _ in range(3)), np.zeros((m, n_classes), np.int64)]
     (fh, fl), f_rel, f_nan = _factors(p, grad_output)
     for rows in _blocks(m, n_classes):
         c = classify(p.x[rows])
         q = lean_rows(A, c)  # the gradient needs no L
-        values[rows], decided[rows] = _gradient_rows(A, p, rows, c, q, (fh[rows], fl[rows]), f_rel[rows],
-                                                     f_nan[rows], fmt)
-    return values, decided
+        values[rows], decided[rows], enc = _gradient_rows(A, p, rows, c, q, (fh[rows], fl[rows]), f_rel[rows],
+                                                          f_nan[rows], fmt)
+        for field, value in zip(fields, enc):
+            field[rows] = value
+    return (values, decided, Enclosure(*fields)) if enclose else (values, decided)
 
 
 def _gradient_rows(A, p: _Problem, rows: slice, c, q, f, f_rel, f_nan, fmt: Format):
@@ -193,10 +200,19 @@ def _gradient_rows(A, p: _Problem, rows: slice, c, q, f, f_rel, f_nan, fmt: Form
         values, decided = decide(vh, vl, rad, fmt, sign=sign)
     live_row = p.live[rows][:, None]
     usable = live_row & (c.status == 0)[:, None] & ~f_nan[:, None]
+    # the enclosure of every exact value where the lean bound holds (elsewhere unknown, or exact below)
+    enclosed = usable & c.live
+    with np.errstate(invalid="ignore"):  # NaN bounds: unknown
+        enc = [np.where(enclosed, np.broadcast_to(f, vh.shape), h) for f, h in ((vh, 0.0), (vl, 0.0), (rad, np.inf))]
+    enc[2] = np.where(np.isnan(enc[2]), np.inf, enc[2])
+    enc.append(np.zeros(vh.shape, np.int64))
     tiny = c.tail & ~onehot & usable & (q.s < 2.0**-1000) & ~(decided & (A.name == "double"))
     if tiny.any():  # subnormal results: enclosed again with scaled exponents (see _fast_rows.refine)
         rel = np.broadcast_to(f_rel[:, None], tiny.shape)
-        values[tiny], decided[tiny] = refine(A, c, q, tiny, fmt, (fh, fl, rel), np.sign(fh))
+        v = refine_enclosure(A, c, q, tiny, (fh, fl, rel))
+        values[tiny], decided[tiny] = _rounded(v, fmt, sign=np.broadcast_to(np.sign(fh), tiny.shape)[tiny])
+        for field, value in zip(enc, v):
+            field[tiny] = value
     decided &= live_row & (c.status == 0)[:, None] & c.live & ~f_nan[:, None]
     gone = c.tail & ~onehot & dead(q.d, fh) & live_row & (c.status == 0)[:, None] & ~f_nan[:, None]
     set_decided(values, decided, gone & (fh > 0), signed_zero(False, fmt))  # F s_i below half the least subnormal
@@ -206,7 +222,15 @@ def _gradient_rows(A, p: _Problem, rows: slice, c, q, f, f_rel, f_nan, fmt: Form
     set_decided(values, decided, live_row & ((fh == 0) & (fl == 0) & ~f_nan[:, None]), signed_zero(False, fmt))
     set_decided(values, decided, live_row & (f_nan[:, None] | (c.status != 0)[:, None]), special(np.nan, fmt))
     set_decided(values, decided, ~live_row, signed_zero(False, fmt))
-    return values, decided
+    # the exact zeros and NaNs just decided (a dead element keeps its lean enclosure)
+    nan = live_row & (f_nan[:, None] | (c.status != 0)[:, None])
+    exact = (live_row & (c.status == 0)[:, None] & ~c.live & ~onehot) | (live_row & (c.single & c.is_max[idx, t])[:, None])
+    exact = ((exact | (live_row & ((fh == 0) & (fl == 0) & ~f_nan[:, None]))) & ~nan) | ~live_row
+    exact, nan = (np.broadcast_to(mask, vh.shape) for mask in (exact, nan))
+    for field, zero in zip(enc, (0.0, 0.0, 0.0, 0)):
+        field[exact] = zero
+    enc[0][nan], enc[1][nan], enc[2][nan] = np.nan, 0.0, 0.0
+    return values, decided, enc
 
 
 def cross_entropy_phase(prob, label_smoothing: float, *, grad: bool, grad_output: np.ndarray | None = None):
@@ -221,8 +245,9 @@ def cross_entropy_phase(prob, label_smoothing: float, *, grad: bool, grad_output
     if prob.probabilities or label_smoothing != 0:
         return soft_targets_phase(prob, label_smoothing, grad=grad, grad_output=grad_output)
     p = _Problem(prob)
-    return loss_phase(prob, p.reduction, lambda fmt, tier: _loss_values(p, fmt, tier), lambda fmt, tier: _gradient(p, grad_output, fmt, tier),
-                      grad=grad)
+    return loss_phase(prob, p.reduction, lambda fmt, tier: _loss_values(p, fmt, tier),
+                      lambda fmt, tier: _gradient(p, grad_output, fmt, tier), grad=grad,
+                      enclosed=lambda fmt: _gradient(p, grad_output, fmt, enclose=True))
 
 
 # -- nll_loss: exact products -w_t x_t -------------------------------------------------------------------------

@@ -55,7 +55,7 @@ from ._evaluate import ESCALATE_RATIO
 from ._fast_lean import U, lean_log, lean_rows
 from ._fast_lean import decide as lean_decide
 
-__all__ = ["phase", "RowPhase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero",
+__all__ = ["phase", "RowPhase", "GradientPhase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero",
            "loss_phase", "set_decided"]
 
 BLOCK = 1 << 13
@@ -118,19 +118,41 @@ class RowQuantities(NamedTuple):
     L: Enclosure
 
 
-def loss_phase(prob, reduction: str, values: Callable, gradient: Callable, *, grad: bool) -> Callable:
+class GradientPhase:
+    """The fast phase of a loss's gradient, ``(samples, classes)`` results put back in the input's layout.
+
+    ``phase(fmt, tier=None) -> (values, decided)``; :meth:`enclosed` (where
+    the loss gives ``enclosed(fmt) -> (values, decided, Enclosure)``, else
+    None) also returns the enclosures of the exact values.
+    """
+
+    def __init__(self, prob, gradient: Callable, enclosed: Callable | None = None) -> None:
+        self.prob, self.gradient, self._enclosed = prob, gradient, enclosed
+
+    def __call__(self, fmt: Format, tier: Arith | None = None) -> tuple[np.ndarray, np.ndarray]:
+        v, d = self.gradient(fmt, tier)
+        return self.prob.restore(v), self.prob.restore(d)
+
+    def enclosed(self, fmt: Format) -> tuple[np.ndarray, np.ndarray, Enclosure] | None:
+        """``(values, decided, enclosure)`` in ``fmt``'s own tier (see :meth:`RowPhase.enclosed`), or None."""
+        if self._enclosed is None:
+            return None
+        v, d, enc = self._enclosed(fmt)
+        return self.prob.restore(v), self.prob.restore(d), Enclosure(*(self.prob.restore(f) for f in enc))
+
+
+def loss_phase(prob, reduction: str, values: Callable, gradient: Callable, *, grad: bool,
+               enclosed: Callable | None = None) -> Callable:
     """``fast(fmt) -> (values, decided)`` of a loss call in its output's layout.
 
     ``values(fmt)`` gives the flat per-sample losses (one element for a
     reduction), ``gradient(fmt)`` the ``(samples, classes)`` gradient that
     ``prob.restore`` puts back in the input's layout; ``grad`` picks which.
+    For the gradient, a :class:`GradientPhase` (``enclosed``: the gradient
+    with its enclosures, where the loss has them).
     """
     if grad:
-        def fast_grad(fmt: Format, tier: Arith | None = None):
-            v, d = gradient(fmt, tier)
-            return prob.restore(v), prob.restore(d)
-
-        return fast_grad
+        return GradientPhase(prob, gradient, enclosed)
 
     def fast(fmt: Format, tier: Arith | None = None):
         v, d = values(fmt, tier)
