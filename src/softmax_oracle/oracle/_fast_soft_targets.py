@@ -57,6 +57,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..formats import Format
+from ..numerics.enclosure import Enclosure
 from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod, two_sum
@@ -350,16 +351,21 @@ def factors(p: SoftProblem, grad_output):
     return (fh, fl), rel, nan
 
 
-def _gradient(p: SoftProblem, grad_output, fmt: Format, tier=None):
+def _gradient(p: SoftProblem, grad_output, fmt: Format, tier=None, enclose: bool = False):
+    """``(values, decided)`` of the gradient, ``(samples, classes)``; with ``enclose``, also the
+    enclosure of every exact value (see :func:`_gradient_rows`)."""
     A = tier or arith_for(fmt)
     m, n_classes = p.x.shape
     values = np.empty((m, n_classes), fmt.dtype)
     decided = np.zeros((m, n_classes), bool)
+    fields = [*(np.full((m, n_classes), np.inf) for _ in range(3)), np.zeros((m, n_classes), np.int64)]
     f, f_rel, f_nan = factors(p, grad_output)
     for rows in _blocks(m, n_classes):
-        values[rows], decided[rows] = _gradient_rows(A, p, rows, (f[0][rows], f[1][rows]), f_rel[rows],
-                                                     f_nan[rows], fmt)
-    return values, decided
+        values[rows], decided[rows], enc = _gradient_rows(A, p, rows, (f[0][rows], f[1][rows]), f_rel[rows],
+                                                          f_nan[rows], fmt)
+        for field, value in zip(fields, enc):
+            field[rows] = value
+    return (values, decided, Enclosure(*fields)) if enclose else (values, decided)
 
 
 def gradient_enclosure(A, p: SoftProblem, rows: slice, f, f_rel):
@@ -452,7 +458,24 @@ def _gradient_rows(A, p: SoftProblem, rows: slice, f, f_rel, f_nan, fmt: Format)
     set_decided(values, decided, nan_row[:, None], special(np.nan, fmt))
     set_decided(values, decided, p.zero_row[rows][:, None], signed_zero(False, fmt))
     set_decided(values, decided, bad, special(np.nan, fmt))
-    return values, decided
+    return values, decided, _enclosure(vh, vl, rad, ordinary, bad, p.zero_row[rows][:, None], nan_row[:, None],
+                                       (ordinary & ~c.live & zero) | (ordinary & (c.single[:, None] & others_zero))
+                                       | (ordinary & f_zero))
+
+
+def _enclosure(vh, vl, rad, ordinary, bad, zero_row, nan_row, zero) -> list[np.ndarray]:
+    """The enclosure of every exact value of a block, as :func:`_gradient_rows` decides them: NaN where
+    ``bad``, else 0 on ``zero_row``, else NaN on ``nan_row``, else 0 on ``zero`` (all exact), else
+    the lean bound on ``ordinary`` rows, else unknown (``rad = inf``)."""
+    shape = np.shape(vh)
+    nan = np.broadcast_to(bad | (nan_row & ~zero_row), shape)
+    exact_zero = np.broadcast_to(~bad & (zero_row | (zero & ~nan_row)), shape)
+    known = np.broadcast_to(ordinary, shape) & ~nan & ~exact_zero
+    with np.errstate(invalid="ignore"):  # NaN bounds: unknown
+        hi = np.where(known, vh, np.where(nan, np.nan, 0.0))
+        lo = np.where(known, vl, 0.0)
+        r = np.where(known, np.where(np.isnan(rad), np.inf, rad), np.where(nan | exact_zero, 0.0, np.inf))
+    return [hi, lo, r, np.zeros(shape, np.int64)]
 
 
 def soft_targets_phase(prob, label_smoothing: float, *, grad: bool, grad_output: np.ndarray | None = None):
@@ -464,5 +487,6 @@ def soft_targets_phase(prob, label_smoothing: float, *, grad: bool, grad_output:
     (values, decided)`` in the output's layout.
     """
     p = SoftProblem(prob, label_smoothing)
-    return loss_phase(prob, p.reduction, lambda fmt, tier: _loss_values(p, fmt, tier), lambda fmt, tier: _gradient(p, grad_output, fmt, tier),
-                      grad=grad)
+    return loss_phase(prob, p.reduction, lambda fmt, tier: _loss_values(p, fmt, tier),
+                      lambda fmt, tier: _gradient(p, grad_output, fmt, tier), grad=grad,
+                      enclosed=lambda fmt: _gradient(p, grad_output, fmt, enclose=True))
