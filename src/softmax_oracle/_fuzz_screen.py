@@ -6,6 +6,15 @@ reference, exact ULP errors, pasteable inputs) only where the example can
 change what the search reports.  For an output element of the right class,
 with candidate value ``y``, exact value ``x`` and ``e = ulp_error(y, x)``:
 
+* **Enclosures** (logsumexp, softmax, log_softmax, cross_entropy's
+  gradient; :func:`oracle_enclosed`).  One oracle call in the target format
+  also returns the interval its fast phase rounded,
+  ``|x - 2**exp (hi + lo)| <= 2**exp rad``; the score is ``|y - x|`` from the
+  centre (for float64 the integer distance, as below, so that the search
+  climbs as it did without enclosures), the bound adds the radius over the
+  least ULP of the interval (:func:`_enclosure_errors`).  Elements the fast phase states nothing about
+  (``rad = inf``) get an infinite bound, so they are evaluated exactly.
+
 * **float32, float16, bfloat16 targets.**  The oracle is called once with
   ``dtype=float64``, giving ``r = RN64(x)``.  The target's correctly rounded
   value is ``r`` rounded once to the target
@@ -302,7 +311,10 @@ def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | En
     last = None
     if isinstance(r64, Enclosed):
         score, true_bound = _enclosure_errors(g, r64, fmt)
-        odd = ~np.isfinite(score)  # the scaled candidate overflowed: far off, scored by its integer distance
+        # float64 scores stay the integer distance (the search climbs as without enclosures: towards
+        # elements off by more steps, not towards rounding midpoints); a scaled candidate that overflowed
+        # is far off and scored by its distance too
+        odd = ~np.isfinite(score) | (fmt.precision > 24)
         if fallback or odd.any():  # and the fallback bound against the rounded values, as without an enclosure
             distance, by_distance, last = scores_and_bounds(got, rounded, None, wrong, fmt, fallback=fallback)
             score = np.where(odd, distance, score)
