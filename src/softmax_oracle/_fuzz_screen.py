@@ -314,11 +314,14 @@ def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | En
         # float64 scores stay the integer distance (the search climbs as without enclosures: towards
         # elements off by more steps, not towards rounding midpoints); a scaled candidate that overflowed
         # is far off and scored by its distance too
-        odd = ~np.isfinite(score) | (fmt.precision > 24)
+        odd = ~np.isfinite(score)
         if fallback or odd.any():  # and the fallback bound against the rounded values, as without an enclosure
             distance, by_distance, last = scores_and_bounds(got, rounded, None, wrong, fmt, fallback=fallback)
-            score = np.where(odd, distance, score)
+            score = np.where(odd | (fmt.precision > 24), distance, score)
             true_bound = np.minimum(true_bound, by_distance)  # both are bounds
+        elif fmt.precision > 24:
+            same = np.where(wrong, rounded, got)  # mismatched elements set equal, as compare does
+            score = np.asarray(ulp_distance(same, rounded), dtype=np.float64).reshape(got.shape)
     elif r64 is not None and fmt.precision <= 24:
         score, open_binade = _narrow_errors(g, r64, fmt)
         true_bound = np.where(open_binade, 2 * score, score) * _SLACK + 2.0**-29
