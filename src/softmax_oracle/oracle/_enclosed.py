@@ -14,6 +14,7 @@ fast phase, then :func:`._evaluate.round_terms` for what it leaves).
 from __future__ import annotations
 
 import inspect
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,15 @@ ENCLOSED = {False: ("logsumexp", "softmax", "log_softmax"), True: ("cross_entrop
 """The functions (by ``grad``) that may have enclosures."""
 
 
+@lru_cache(maxsize=None)
+def _signature(function: str, grad: bool) -> inspect.Signature:
+    """The signature of the public ``oracle[.grad].<function>`` (imported at call time: no import cycle)."""
+    from .. import oracle as forward
+    from . import grad as grad_module
+
+    return inspect.signature(getattr(grad_module if grad else forward, function))
+
+
 def rounded_and_enclosed(function: str, *args: Any, grad: bool = False, **kwargs: Any
                          ) -> tuple[np.ndarray, Enclosure] | None:
     """``oracle[.grad].<function>(*args, **kwargs)`` and the enclosures of the exact values, or None.
@@ -45,11 +55,7 @@ def rounded_and_enclosed(function: str, *args: Any, grad: bool = False, **kwargs
     """
     if function not in ENCLOSED[grad]:
         return None
-    from .. import oracle as forward  # the public functions, for their signatures (imported at call time)
-    from . import grad as grad_module
-
-    public = getattr(grad_module if grad else forward, function)
-    bound = inspect.signature(public).bind(*args, **kwargs)
+    bound = _signature(function, grad).bind(*args, **kwargs)
     bound.apply_defaults()
     a = bound.arguments
     if a.get("engine", "auto") != "auto":
