@@ -70,7 +70,7 @@ from __future__ import annotations
 
 import importlib
 import math
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -78,9 +78,10 @@ from .errors import OracleError
 from .formats import Format
 from .numerics.cast import round_to_format
 from .numerics.eft import two_sum
+from .numerics.enclosure import Enclosure
 from .ulp import ulp_distance
 
-__all__ = ["oracle_values", "oracle_rounded", "oracle_enclosed", "Enclosed", "oracle_table", "call_key", "copies",
+__all__ = ["oracle_values", "oracle_rounded", "oracle_enclosed", "oracle_table", "call_key", "copies",
            "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
 
 _SLACK = 1 + 2.0**-50  # relative slack of the float64 bounds
@@ -109,18 +110,8 @@ def oracle_values(function: str, grad: bool, fmt: Format, args: tuple[Any, ...],
     return np.asarray(round_to_format(r64, fmt)), r64
 
 
-class Enclosed(NamedTuple):
-    """Enclosures of the exact values, ``|x - 2**exp (hi + lo)| <= 2**exp rad`` elementwise (float64 arrays,
-    ``exp`` int64 and ``<= 0``; ``rad = inf``: unknown)."""
-
-    hi: np.ndarray
-    lo: np.ndarray
-    rad: np.ndarray
-    exp: np.ndarray
-
-
 def oracle_enclosed(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], engine: str
-                    ) -> tuple[np.ndarray, Enclosed] | None:
+                    ) -> tuple[np.ndarray, Enclosure] | None:
     """The oracle's correctly rounded values and the fast phase's enclosures of the exact ones, in one call.
 
     ``None`` where there are none (see
@@ -137,7 +128,7 @@ def oracle_enclosed(function: str, grad: bool, args: tuple[Any, ...], kwargs: di
     if found is None:
         return None
     rounded, enclosure = found
-    return np.asarray(rounded), Enclosed(*enclosure)
+    return np.asarray(rounded), enclosure
 
 
 def oracle_rounded(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], engine: str) -> np.ndarray:
@@ -235,13 +226,10 @@ def _narrow_errors(g: np.ndarray, r: np.ndarray, fmt: Format) -> tuple[np.ndarra
 def _spacing(a: np.ndarray, fmt: Format) -> np.ndarray:
     """``2**(max(E, emin) - p + 1)`` for float64 values ``a >= 0`` of ``fmt`` (``E`` the binade of ``a``, ``emin``
     at 0): the step above ``a``, at least the step below it; exact (powers of two); NaN and inf give NaN/inf."""
-    _, exponent = np.frexp(a)
-    e = np.where(a == 0, fmt.emin, exponent.astype(np.int64) - 1)
-    unit = np.ldexp(1.0, np.maximum(e, fmt.emin) - fmt.precision + 1)
-    return np.where(np.isfinite(a), unit, a)
+    return np.where(np.isfinite(a), np.ldexp(1.0, _exponent(a, 0, fmt)), a)
 
 
-def _enclosure_errors(g: np.ndarray, enc: Enclosed, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+def _enclosure_errors(g: np.ndarray, enc: Enclosure, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
     """``(score, bound)`` of float64 candidates ``g`` (of ``fmt``) against enclosed exact values (the right class).
 
     Everything is first scaled by ``2**-exp`` (``g`` exactly: ``exp <= 0``).
@@ -260,7 +248,8 @@ def _enclosure_errors(g: np.ndarray, enc: Enclosed, fmt: Format) -> tuple[np.nda
     reaches below a power of two; within ``2**-50 e`` plus the radius in
     ULPs elsewhere).  An infinity ``g`` scores 0 against an infinite ``x``
     and 0.5 against a finite one (past the overflow threshold); NaN against
-    NaN 0.
+    NaN 0.  A non-finite ``hi`` is such an exact value only where ``rad = 0``;
+    elsewhere it states nothing (the bound is infinite).
     """
     hi, lo, rad, k = (np.broadcast_to(f, g.shape) for f in enc)
     live = np.isfinite(g) & np.isfinite(hi) & np.isfinite(lo)
@@ -280,7 +269,10 @@ def _enclosure_errors(g: np.ndarray, enc: Enclosed, fmt: Format) -> tuple[np.nda
     if every:
         return scaled_b, bound  # the score: |b| in the unit at m (twice the exact unit at a binade's edge)
     special = np.where(np.isinf(g) & np.isfinite(hi), 0.5, 0.0)  # g is NaN or inf here (the right class)
-    bound = np.where(live, bound, np.where(np.isfinite(g), np.inf, special))
+    # a non-finite centre is an exact NaN or infinity only with rad = 0 (a structural answer); with a
+    # positive radius it states nothing (an overflowed bound: x - m beyond the float range, say)
+    unknown = np.isfinite(g) | (~np.isfinite(hi) & (rad != 0))
+    bound = np.where(live, bound, np.where(unknown, np.inf, special))
     return np.where(live, scaled_b, special), bound
 
 
@@ -292,7 +284,7 @@ def _exponent(a: np.ndarray, k: np.ndarray, fmt: Format) -> np.ndarray:
     return np.maximum(e, fmt.emin) - fmt.precision + 1 - k
 
 
-def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | Enclosed | None, wrong: np.ndarray,
+def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | Enclosure | None, wrong: np.ndarray,
                       fmt: Format, *, fallback: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Per element: the search's target score, an upper bound on the exact ULP error, and on the fallback one.
 
@@ -309,7 +301,7 @@ def scores_and_bounds(got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | En
     with np.errstate(invalid="ignore"):  # bfloat16 NaN payloads warn when widened
         g, r = got.astype(np.float64), rounded.astype(np.float64)
     last = None
-    if isinstance(r64, Enclosed):
+    if isinstance(r64, Enclosure):
         score, true_bound = _enclosure_errors(g, r64, fmt)
         # float64 scores stay the integer distance (the search climbs as without enclosures: towards
         # elements off by more steps, not towards rounding midpoints); a scaled candidate that overflowed

@@ -191,10 +191,6 @@ class _Tracker:
         # arguments -> (rounded, r64, whether r64 was asked for: False on the cheap path)
         self.oracle_cache: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray | None, bool]] = {}
         self.table: tuple[np.ndarray, np.ndarray] | tuple[()] | None = None  # () once found unavailable
-        # (arguments, candidate's output) -> {flat index: exact ULP error}: the examples Hypothesis draws again
-        # (its worst one above all) are not evaluated again
-        self.exact_errors: dict[tuple[Any, ...], dict[int, float]] = {}
-        self.key: tuple[Any, ...] | None = None  # call_key of the example being measured (None: from the table)
 
     def run(self, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
         if self.max_seconds is not None and time.perf_counter() - self.start > self.max_seconds:
@@ -232,10 +228,9 @@ class _Tracker:
             self.table = oracle_table(self.function, self.grad, self.fmt, self.engine) or ()
         x = args[0] if len(args) == 1 else None
         if self.table and not kwargs and isinstance(x, np.ndarray) and x.dtype == self.fmt.dtype:
-            self.key = None
             bits = x.view(self.fmt.uint_dtype)
             return self.table[0][bits], self.table[1][bits], True
-        key = self.key = call_key(args, kwargs)
+        key = call_key(args, kwargs)
         kept = self.oracle_cache.get(key)  # Hypothesis draws the same arguments again and again
         if kept is None or (precise and not kept[2]):
             if len(self.oracle_cache) >= _CACHED:
@@ -269,9 +264,6 @@ class _Tracker:
                 screen = scores_and_bounds(got, rounded, r64, wrong, self.fmt, fallback=possible)
             scores, _, fallback = screen
             score = float(scores.max()) if scores.size else 0.0
-            # a score that measures the error (not an integer distance) well above the worst so far: the
-            # example is compared exactly anyway, no need to evaluate its elements first (a shortcut only)
-            exact = exact or (r64 is not None and self.fmt.precision <= 24 and score > self.best * (1 + 2.0**-20) + 2.0**-20)
             exact = exact or not self._no_worse(got, _with_fallback(screen), fallback, args, kwargs)
         if exact:
             try:
@@ -302,18 +294,12 @@ class _Tracker:
             return True
         if over.size > _PARTIAL or (fallback is not None and np.any(fallback.reshape(-1)[over] > self.best)):
             return False
-        known = {} if self.key is None else self.exact_errors.setdefault((self.key, got.dtype.str, got.tobytes()), {})
-        todo = [int(i) for i in over if int(i) not in known]
-        if todo:
-            try:
-                values = exact_elements(self.function, todo, *args, grad=self.grad, **kwargs)
-            except OracleError:  # e.g. beyond MPFR's range: compare decides, with its fallback
-                return False
-            errors = np.asarray(ulp_error(got.reshape(-1)[todo], np.array(values, dtype=object)), dtype=np.float64)
-            if len(self.exact_errors) >= _CACHED:
-                self.exact_errors.clear()
-            known.update(zip(todo, errors.reshape(-1).tolist()))
-        return all(known[int(i)] <= self.best for i in over)
+        try:
+            values = exact_elements(self.function, over, *args, grad=self.grad, **kwargs)
+        except OracleError:  # e.g. beyond MPFR's range: compare decides, with its fallback
+            return False
+        errors = np.asarray(ulp_error(got.reshape(-1)[over], np.array(values, dtype=object)), dtype=np.float64)
+        return bool(np.all(errors <= self.best))
 
     def _record(self, record: Comparison, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if record.wrong_class:

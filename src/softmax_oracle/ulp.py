@@ -131,10 +131,7 @@ def ordered(x: Any) -> np.ndarray:
     1
     """
     arr, fmt = _float_array(x, "x")
-    w = fmt.bits
-    bits = np.array(arr, order="C").view(fmt.uint_dtype).astype(np.int64)
-    magnitude = bits & ((1 << (w - 1)) - 1)
-    return np.where(bits >> (w - 1) != 0, -magnitude, magnitude)
+    return _ordered_bits(arr, fmt)[0]
 
 
 def _ordered_bits(arr: np.ndarray, fmt: Format) -> tuple[np.ndarray, np.ndarray]:

@@ -5,8 +5,9 @@ screen: with an enclosure ``|x - 2**exp (hi + lo)| <= 2**exp rad`` of every
 exact value, the ULP error of a candidate is bounded without a second oracle
 call in float64 (:mod:`softmax_oracle._fuzz_screen`).  The forward row
 functions have them (logsumexp, softmax, log_softmax: a
-:class:`._fast_rows.RowPhase`), and the gradient of cross_entropy with class
-index targets and no label smoothing (a :class:`._fast_rows.GradientPhase`);
+:class:`._fast_rows.RowPhase`), and the gradient of cross_entropy, class or
+probability targets, with or without label smoothing (a
+:class:`._fast_rows.GradientPhase`);
 the rounded values are those of the public functions, bit for bit (the same
 fast phase, then :func:`._evaluate.round_terms` for what it leaves).
 """
@@ -49,8 +50,8 @@ def rounded_and_enclosed(function: str, *args: Any, grad: bool = False, **kwargs
     :class:`~softmax_oracle.numerics.enclosure.Enclosure` have the result's
     shape, ``rad`` is ``inf`` where the fast phase states nothing (see
     :meth:`._fast_rows.RowPhase.enclosed`).  None where the call has none (a
-    function outside :data:`ENCLOSED`, probability targets or label
-    smoothing, an empty call): the caller asks the public function instead.
+    function outside :data:`ENCLOSED`, ``engine="mpfr"``, an empty call, a
+    call without a fast phase): the caller asks the public function instead.
     Raises what the public function raises.
     """
     if function not in ENCLOSED[grad]:

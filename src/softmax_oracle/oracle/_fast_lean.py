@@ -200,15 +200,14 @@ def few_sums(eh: np.ndarray, el: np.ndarray, k: np.ndarray) -> tuple[np.ndarray,
         t = ctx.fsum(h_words + l_words)
         if t != 0 and not abs(t) >= 2.0**-900:  # NaN too
             return None
-        for j, v in enumerate((t, ctx.add(t, kk))):
+        s = ctx.add(t, kk)
+        # S >= 1 on ordinary rows; rows not ok (k = 0) have S = 0 and 1/S = inf, overridden later
+        for j, v in enumerate((t, s, ctx.div(1, s) if s > 0 else None)):
+            if v is None:
+                out[4, i, 0] = np.inf
+                continue
             out[2 * j, i, 0] = h = float(v)
             out[2 * j + 1, i, 0] = float(ctx.sub(v, h))
-        if out[2, i, 0] > 0:  # S >= 1 on ordinary rows; rows not ok (k = 0) have S = 0, overridden later
-            inv = ctx.div(1, ctx.add(t, kk))
-            out[4, i, 0] = h = float(inv)
-            out[5, i, 0] = float(ctx.sub(inv, h))
-        else:
-            out[4, i, 0] = np.inf
     return tuple(out)
 
 
@@ -293,17 +292,13 @@ def _lean_dd(A, c, n, m, k) -> LeanRows:
     if few is None:
         Th, Tl = _dd_tree_sum(eh, el)
         Th, Tl = Th[:, None], Tl[:, None]
-    else:
-        Th, Tl, Sh, Sl, ih, il = few
+        Sh, Sl = dd.add_float((Th, Tl), np.broadcast_to(k, Th.shape))
+        inv = dd.div((np.ones_like(Sh), np.zeros_like(Sh)), (Sh, Sl))  # 1/S once per row, then products
+    else:  # within the same bounds (see few_sums)
+        Th, Tl, Sh, Sl, *inv = few
     levels = _depth(n)
     T_err = GROW * (levels * 4 * U * U * np.abs(Th) + EXP_REL_DD * np.abs(Th)) + n * ETA
-    if few is None:
-        Sh, Sl = dd.add_float((Th, Tl), np.broadcast_to(k, Th.shape))
     S_err = (T_err + 4 * U * U * Sh) * GROW
-    if few is None:
-        inv = dd.div((np.ones_like(Sh), np.zeros_like(Sh)), (Sh, Sl))  # 1/S once per row, then products
-    else:
-        inv = ih, il
     qh, ql = dd.mul((eh, el), (np.broadcast_to(inv[0], eh.shape), np.broadcast_to(inv[1], eh.shape)))
     s = np.where(c.is_max, inv[0], np.where(c.live, qh, 0.0))
     s_lo = np.where(c.is_max, inv[1], np.where(c.live, ql, 0.0))

@@ -41,7 +41,7 @@ from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod, two_sum_error
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, decide, lean_log, lean_rows
 from ._fast_rows import (set_decided, BLOCK, classify, dead, loss_phase, refine_enclosure, signed_zero, special,
-                         _rounded)
+                         structural_enclosure, _rounded)
 from ..numerics.enclosure import Enclosure
 from ._fast_soft_targets import soft_targets_phase
 
@@ -166,13 +166,14 @@ def _gradient(p: _Problem, grad_output, fmt: Format, tier=None, enclose: bool = 
         c = classify(p.x[rows])
         q = lean_rows(A, c)  # the gradient needs no L
         values[rows], decided[rows], enc = _gradient_rows(A, p, rows, c, q, (fh[rows], fl[rows]), f_rel[rows],
-                                                          f_nan[rows], fmt)
-        for field, value in zip(fields, enc):
+                                                          f_nan[rows], fmt, enclose)
+        for field, value in zip(fields, enc or ()):
             field[rows] = value
     return (values, decided, Enclosure(*fields)) if enclose else (values, decided)
 
 
-def _gradient_rows(A, p: _Problem, rows: slice, c, q, f, f_rel, f_nan, fmt: Format):
+def _gradient_rows(A, p: _Problem, rows: slice, c, q, f, f_rel, f_nan, fmt: Format, enclose: bool = False):
+    """``(values, decided, enclosure)`` of a block (``enclosure`` None unless ``enclose``)."""
     n_rows, n_classes = c.xs.shape
     idx = np.arange(n_rows)
     t = p.t[rows]
@@ -200,37 +201,35 @@ def _gradient_rows(A, p: _Problem, rows: slice, c, q, f, f_rel, f_nan, fmt: Form
         values, decided = decide(vh, vl, rad, fmt, sign=sign)
     live_row = p.live[rows][:, None]
     usable = live_row & (c.status == 0)[:, None] & ~f_nan[:, None]
-    # the enclosure of every exact value where the lean bound holds (elsewhere unknown, or exact below)
-    enclosed = usable & c.live
-    with np.errstate(invalid="ignore"):  # NaN bounds: unknown
-        enc = [np.where(enclosed, np.broadcast_to(f, vh.shape), h) for f, h in ((vh, 0.0), (vl, 0.0), (rad, np.inf))]
-    enc[2] = np.where(np.isnan(enc[2]), np.inf, enc[2])
-    enc.append(np.zeros(vh.shape, np.int64))
+    lean = [np.array(np.broadcast_to(f, vh.shape), dtype=np.float64) for f in (vh, vl, rad)] if enclose else None
     tiny = c.tail & ~onehot & usable & (q.s < 2.0**-1000) & ~(decided & (A.name == "double"))
-    if tiny.any():  # subnormal results: enclosed again with scaled exponents (see _fast_rows.refine)
+    if tiny.any():  # subnormal results: enclosed again with scaled exponents (see _fast_rows.refine_enclosure)
         rel = np.broadcast_to(f_rel[:, None], tiny.shape)
         v = refine_enclosure(A, c, q, tiny, (fh, fl, rel))
         values[tiny], decided[tiny] = _rounded(v, fmt, sign=np.broadcast_to(np.sign(fh), tiny.shape)[tiny])
-        for field, value in zip(enc, v):
-            field[tiny] = value
+        if lean is not None:  # the scaled enclosure keeps its relative accuracy
+            lean.append(np.zeros(vh.shape, np.int64))
+            for field, value in zip(lean, v):
+                field[tiny] = value
     decided &= live_row & (c.status == 0)[:, None] & c.live & ~f_nan[:, None]
     gone = c.tail & ~onehot & dead(q.d, fh) & live_row & (c.status == 0)[:, None] & ~f_nan[:, None]
     set_decided(values, decided, gone & (fh > 0), signed_zero(False, fmt))  # F s_i below half the least subnormal
     set_decided(values, decided, gone & (fh < 0), signed_zero(True, fmt))
-    set_decided(values, decided, live_row & (c.status == 0)[:, None] & ~c.live & ~onehot, signed_zero(False, fmt))
-    set_decided(values, decided, live_row & (c.single & c.is_max[idx, t])[:, None], signed_zero(False, fmt))
-    set_decided(values, decided, live_row & ((fh == 0) & (fl == 0) & ~f_nan[:, None]), signed_zero(False, fmt))
-    set_decided(values, decided, live_row & (f_nan[:, None] | (c.status != 0)[:, None]), special(np.nan, fmt))
-    set_decided(values, decided, ~live_row, signed_zero(False, fmt))
-    # the exact zeros and NaNs just decided (a dead element keeps its lean enclosure)
+    zeros = (live_row & (c.status == 0)[:, None] & ~c.live & ~onehot,  # exact zeros, in this order
+             live_row & (c.single & c.is_max[idx, t])[:, None],
+             live_row & ((fh == 0) & (fl == 0) & ~f_nan[:, None]))
+    for zero in zeros:
+        set_decided(values, decided, zero, signed_zero(False, fmt))
     nan = live_row & (f_nan[:, None] | (c.status != 0)[:, None])
-    exact = (live_row & (c.status == 0)[:, None] & ~c.live & ~onehot) | (live_row & (c.single & c.is_max[idx, t])[:, None])
-    exact = ((exact | (live_row & ((fh == 0) & (fl == 0) & ~f_nan[:, None]))) & ~nan) | ~live_row
-    exact, nan = (np.broadcast_to(mask, vh.shape) for mask in (exact, nan))
-    for field, zero in zip(enc, (0.0, 0.0, 0.0, 0)):
-        field[exact] = zero
-    enc[0][nan], enc[1][nan], enc[2][nan] = np.nan, 0.0, 0.0
-    return values, decided, enc
+    set_decided(values, decided, nan, special(np.nan, fmt))
+    set_decided(values, decided, ~live_row, signed_zero(False, fmt))
+    if lean is None:
+        return values, decided, None
+    if len(lean) == 3:
+        lean.append(np.zeros(vh.shape, np.int64))
+    # a dead element keeps its lean enclosure (its zero is a rounding, not an exact value)
+    zero = ((zeros[0] | zeros[1] | zeros[2]) & ~nan) | ~live_row
+    return values, decided, structural_enclosure(lean, usable & c.live, zero, nan)
 
 
 def cross_entropy_phase(prob, label_smoothing: float, *, grad: bool, grad_output: np.ndarray | None = None):

@@ -55,7 +55,7 @@ from ._evaluate import ESCALATE_RATIO
 from ._fast_lean import U, lean_log, lean_rows
 from ._fast_lean import decide as lean_decide
 
-__all__ = ["phase", "RowPhase", "GradientPhase", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero",
+__all__ = ["phase", "RowPhase", "GradientPhase", "structural_enclosure", "BLOCK", "row_quantities", "RowQuantities", "where", "ZERO", "ONE", "special", "signed_zero",
            "loss_phase", "set_decided"]
 
 BLOCK = 1 << 13
@@ -224,6 +224,22 @@ def _rounded(enc: Enclosure, fmt: Format, sign=None) -> tuple[np.ndarray, np.nda
     return np.array(values, dtype=fmt.dtype), np.array(decided, dtype=bool)
 
 
+def structural_enclosure(lean, known: np.ndarray, zero: np.ndarray, nan: np.ndarray) -> Enclosure:
+    """The enclosure of every element of a block whose structural answers are exact: NaN on ``nan``,
+    else ``0`` on ``zero`` (both ``rad = 0``), else ``lean`` (the fields ``(hi, lo, rad, exp)`` of the
+    bound the rounding test was given) on ``known``, else unknown (``rad = inf``); a NaN radius (an
+    overflowed bound) is unknown too.  The masks broadcast to the fields' shape."""
+    hi, lo, rad, exp = lean
+    shape = np.shape(hi)
+    nan, zero, known = (np.broadcast_to(m, shape) for m in (nan, zero, known))
+    exact = nan | zero
+    known = known & ~exact
+    with np.errstate(invalid="ignore"):  # NaN bounds: unknown
+        rad = np.where(known, np.where(np.isnan(rad), np.inf, rad), np.where(exact, 0.0, np.inf))
+    return Enclosure(np.where(known, hi, np.where(nan, np.nan, 0.0)), np.where(known, lo, 0.0), rad,
+                     np.where(known, exp, 0))
+
+
 def set_decided(values: np.ndarray, decided: np.ndarray, mask: np.ndarray, value) -> None:
     """Decide ``mask`` as ``value`` (a scalar or an array of ``values``' shape)."""
     mask = np.broadcast_to(mask, values.shape)
@@ -317,7 +333,8 @@ def dead(d: np.ndarray, scale) -> np.ndarray:
     return (d < _DEAD - 0.6932 * np.maximum(e, 0)) & np.isfinite(scale)
 
 
-def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
+def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format, enclose: bool = False):
+    """``(values, decided, enclosure)`` of the lean path; ``enclosure`` (:func:`_flat`) only if ``enclose``."""
     forward_log = name in ("logsumexp", "log_softmax") and not grad  # no softmax needed
     q = lean_rows(A, c, softmax=not forward_log, exact_d=name != "logsumexp" or grad)
     with np.errstate(over="ignore", invalid="ignore"):  # unknown bounds are not decided
@@ -326,7 +343,7 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
             vh, vl = two_sum(c.m[:, None], L)  # exact; then one rounding in the low word
             vl, rad = _plus(vl, L_lo, L_err)
             values, decided = lean_decide(vh, vl, rad, fmt)
-            return values[:, 0], decided[:, 0], _flat(vh, vl, rad, values.shape[:1], 0)
+            return values[:, 0], decided[:, 0], _flat(vh, vl, rad, values.shape[:1], 0) if enclose else None
         if name == "log_softmax":
             L, L_lo, L_err = lean_log(A, c, q)
             # d - L = (dh - L) + dl - L_lo: TwoSum exact, two roundings in the low word only
@@ -334,7 +351,7 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
             vl, rad = _plus(v1, q.d_lo, L_err)
             vl = vl - L_lo
             rad += U * np.abs(vl)
-            return (*lean_decide(vh, vl, rad, fmt, sign=-1), _flat(vh, vl, rad, q.d.shape))
+            return (*lean_decide(vh, vl, rad, fmt, sign=-1), _flat(vh, vl, rad, q.d.shape) if enclose else None)
         s_abs = 2.0**-1070
         if name == "softmax":
             vh, vl, rad, sign = q.s, q.s_lo, q.s * q.s_rel + s_abs, 1
@@ -351,12 +368,12 @@ def _lean(name: str, grad: bool, A: Arith, c: RowClasses, g, fmt: Format):
         # below 2**-1000 the double-double words underflow (the bound's absolute floor covers that, too
         # widely to decide): those elements, and the double tier's undecided ones, are enclosed again
         tiny = c.tail & (q.s < 2.0**-1000) & ~(decided & (A.name == "double"))
-        enclosure = _flat(vh, vl, rad, values.shape)
+        enclosure = _flat(vh, vl, rad, values.shape) if enclose else None
         if tiny.any():
             scale = None if name == "softmax" else (gs, np.zeros_like(gs), np.zeros_like(gs))
             v = refine_enclosure(A, c, q, tiny, scale)
             values[tiny], decided[tiny] = _rounded(v, fmt, sign=np.broadcast_to(np.asarray(sign), tiny.shape)[tiny])
-            for field, value in zip(enclosure, v):  # the scaled enclosure keeps its relative accuracy
+            for field, value in zip(enclosure or (), v):  # the scaled enclosure keeps its relative accuracy
                 field[tiny] = value
         dead_ = c.tail & dead(q.d, 1.0 if name == "softmax" else gs)
         if dead_.any():
@@ -373,18 +390,12 @@ def _flat(vh, vl, rad, shape: tuple[int, ...], column: int | None = None) -> tup
     return hi, lo, rad, np.zeros(shape, dtype=np.int64)
 
 
-def refine(A: Arith, c: RowClasses, q, mask: np.ndarray, fmt: Format, scale=None, sign=1):
-    """Round ``scale * exp(x - m) / S`` again at the elements ``mask`` (non-maxima of ordinary rows)
-    with the numerics layer's scaled enclosures: values far below ``2**-1000`` (subnormal results)
-    keep their relative accuracy there.  ``S`` is the lean bound of the row; ``scale`` (a double-word
-    per element with a relative bound: ``(hi, lo, rel)``) multiplies when given.  Returns
-    ``(values, decided)`` of the selected elements (flat)."""
-    v = refine_enclosure(A, c, q, mask, scale)
-    return _rounded(v, fmt, sign=np.broadcast_to(np.asarray(sign), mask.shape)[mask])
-
-
 def refine_enclosure(A: Arith, c: RowClasses, q, mask: np.ndarray, scale=None) -> Enclosure:
-    """The scaled enclosure :func:`refine` rounds (flat, the elements of ``mask`` in C order)."""
+    """``scale * exp(x - m) / S`` again at the elements ``mask`` (non-maxima of ordinary rows), with the
+    numerics layer's scaled enclosures: values far below ``2**-1000`` (subnormal results) keep their
+    relative accuracy there.  ``S`` is the lean bound of the row; ``scale`` (a double-word per element
+    with a relative bound: ``(hi, lo, rel)``) multiplies when given.  Returns the enclosures of the
+    selected elements (flat, C order), for :func:`_rounded` with their signs."""
     rows, cols = np.nonzero(mask)
     d = _difference(A, c.xs[rows, cols], c.m[rows])
     s_lo = np.zeros(rows.size) + (0.0 if A.name == "double" else np.broadcast_to(q.S_lo, q.S.shape)[rows, 0])
@@ -422,7 +433,7 @@ def _block(name: str, grad: bool, A: Arith, x: np.ndarray, g, fmt: Format, gener
         values, decided = _generic(name, grad, A, row_quantities(A, c), g, fmt)
         _structural(name, grad, c, g, values, decided, fmt)
         return values, decided, None
-    values, decided, lean = _lean(name, grad, A, c, g, fmt)
+    values, decided, lean = _lean(name, grad, A, c, g, fmt, enclose)
     _structural(name, grad, c, g, values, decided, fmt)
     enclosure = _structural_enclosure(name, grad, c, values, lean) if enclose else None
     redo = ~(decided if decided.ndim == 1 else decided.all(axis=-1))
@@ -481,7 +492,7 @@ class RowPhase:
         held whether or not the element was decided; the structural answers
         (NaN, infinities, zeros, a single logit's ``m``) exactly (``rad = 0``).
         A softmax far below ``2**-1000`` has the scaled enclosure of
-        :func:`refine` (``exp < 0``: its relative accuracy kept) where the
+        :func:`refine_enclosure` (``exp < 0``: its relative accuracy kept) where the
         tier refines it (double-double; the double tier's undecided ones);
         elsewhere the lean bound's absolute floor ``2**-1070``.  ``rad`` is
         ``inf`` where nothing is stated: a gradient, a bound that overflowed.

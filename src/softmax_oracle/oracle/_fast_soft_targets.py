@@ -62,7 +62,7 @@ from ..numerics import double_double as dd
 from ..numerics.arith import arith_for
 from ..numerics.eft import two_prod, two_sum
 from ._fast_lean import GROW, U, _dd_tree_sum, _depth, _gamma, decide, lean_log, lean_rows, tree_sum
-from ._fast_rows import set_decided, BLOCK, classify, dead, loss_phase, signed_zero, special
+from ._fast_rows import structural_enclosure, set_decided, BLOCK, classify, dead, loss_phase, signed_zero, special
 
 __all__ = ["soft_targets_phase"]
 
@@ -362,8 +362,8 @@ def _gradient(p: SoftProblem, grad_output, fmt: Format, tier=None, enclose: bool
     f, f_rel, f_nan = factors(p, grad_output)
     for rows in _blocks(m, n_classes):
         values[rows], decided[rows], enc = _gradient_rows(A, p, rows, (f[0][rows], f[1][rows]), f_rel[rows],
-                                                          f_nan[rows], fmt)
-        for field, value in zip(fields, enc):
+                                                          f_nan[rows], fmt, enclose)
+        for field, value in zip(fields, enc or ()):
             field[rows] = value
     return (values, decided, Enclosure(*fields)) if enclose else (values, decided)
 
@@ -435,7 +435,8 @@ def _double_gradient(p: SoftProblem, rows: slice, c, q, fh, f_rel):
     return (v, np.zeros_like(v), rad), (c, q, A_, a)
 
 
-def _gradient_rows(A, p: SoftProblem, rows: slice, f, f_rel, f_nan, fmt: Format):
+def _gradient_rows(A, p: SoftProblem, rows: slice, f, f_rel, f_nan, fmt: Format, enclose: bool = False):
+    """``(values, decided, enclosure)`` of a block (``enclosure`` None unless ``enclose``)."""
     (vh, vl, rad), (c, q, Ah, ah) = gradient_enclosure(A, p, rows, f, f_rel)
     fh, fl = f[0][:, None], f[1][:, None]
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):  # unknown bounds are not decided
@@ -458,24 +459,15 @@ def _gradient_rows(A, p: SoftProblem, rows: slice, f, f_rel, f_nan, fmt: Format)
     set_decided(values, decided, nan_row[:, None], special(np.nan, fmt))
     set_decided(values, decided, p.zero_row[rows][:, None], signed_zero(False, fmt))
     set_decided(values, decided, bad, special(np.nan, fmt))
-    return values, decided, _enclosure(vh, vl, rad, ordinary, bad, p.zero_row[rows][:, None], nan_row[:, None],
-                                       (ordinary & ~c.live & zero) | (ordinary & (c.single[:, None] & others_zero))
-                                       | (ordinary & f_zero))
-
-
-def _enclosure(vh, vl, rad, ordinary, bad, zero_row, nan_row, zero) -> list[np.ndarray]:
-    """The enclosure of every exact value of a block, as :func:`_gradient_rows` decides them: NaN where
-    ``bad``, else 0 on ``zero_row``, else NaN on ``nan_row``, else 0 on ``zero`` (all exact), else
-    the lean bound on ``ordinary`` rows, else unknown (``rad = inf``)."""
-    shape = np.shape(vh)
-    nan = np.broadcast_to(bad | (nan_row & ~zero_row), shape)
-    exact_zero = np.broadcast_to(~bad & (zero_row | (zero & ~nan_row)), shape)
-    known = np.broadcast_to(ordinary, shape) & ~nan & ~exact_zero
-    with np.errstate(invalid="ignore"):  # NaN bounds: unknown
-        hi = np.where(known, vh, np.where(nan, np.nan, 0.0))
-        lo = np.where(known, vl, 0.0)
-        r = np.where(known, np.where(np.isnan(rad), np.inf, rad), np.where(nan | exact_zero, 0.0, np.inf))
-    return [hi, lo, r, np.zeros(shape, np.int64)]
+    if not enclose:
+        return values, decided, None
+    # the exact answers as decided above (later ones win): NaN on bad, else 0 on zero rows, else NaN on
+    # NaN rows, else the exact zeros; a dead element keeps its lean enclosure
+    zero_row, nan_row = p.zero_row[rows][:, None], nan_row[:, None]
+    exact_zero = (ordinary & ~c.live & zero) | (ordinary & (c.single[:, None] & others_zero)) | (ordinary & f_zero)
+    nan = bad | (nan_row & ~zero_row)
+    zero_mask = ~bad & (zero_row | (exact_zero & ~nan_row))
+    return values, decided, structural_enclosure((vh, vl, rad, 0), ordinary, zero_mask, nan)
 
 
 def soft_targets_phase(prob, label_smoothing: float, *, grad: bool, grad_output: np.ndarray | None = None):
