@@ -8,6 +8,7 @@ import gmpy2
 import ml_dtypes
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import softmax_oracle as so
 from softmax_oracle import InvalidInput
@@ -199,6 +200,37 @@ def test_negation_keeps_working_precision():
     with mpmath.workprec(300):
         ref = 1 / (1 + mpmath.exp(-mpmath.mpf(1e-6)))
         assert abs(e[1] - ref) / ref < mpmath.mpf(2) ** -199
+
+
+def test_scaling_an_interval_by_a_rational_encloses_the_product():
+    """``Precision.scale`` used ``ctx.mul(a, c)``: gmpy2 rounds an mpq operand to the context first, in the
+    context's direction, so a negative bound times 7/3 rounded down came out above the exact product
+    (found by the fuzz screen's enclosure test: a binary_cross_entropy term ``-w y log p``)."""
+    from gmpy2 import mpfr, mpq
+
+    from softmax_oracle.oracle._interval import precision
+
+    p = precision(10)
+    x = mpfr(-1.2345, 53)
+    lo, hi = p.scale((x, x), mpq(7, 3))
+    assert mpq(lo) <= mpq(x) * mpq(7, 3) <= mpq(hi)
+    assert hi - lo <= 2 * 2.0**-8  # tight: within two roundings at 10 bits (|product| < 4)
+
+
+@settings(max_examples=200, deadline=None)
+@given(bits=st.sampled_from([10, 40, 43, 56, 85]),
+       a=st.lists(st.floats(-1e6, 1e6), min_size=2, max_size=2),
+       num=st.integers(-10**30, 10**30), den=st.integers(1, 10**30))
+def test_scale_encloses_every_sign_and_rational(bits, a, num, den):
+    from gmpy2 import mpfr, mpq
+
+    from softmax_oracle.oracle._interval import precision
+
+    low, high = sorted(a)
+    c = mpq(num, den)
+    lo, hi = precision(bits).scale((mpfr(low, 53), mpfr(high, 53)), c)
+    products = [mpq(low) * c, mpq(high) * c]
+    assert mpq(lo) <= min(products) and max(products) <= mpq(hi)
 
 
 def test_exact_zero_is_positive_zero_in_mpmath():

@@ -56,10 +56,22 @@ class Precision:
         return self.down.fsum(los), self.up.fsum(his)
 
     def scale(self, a: Interval, c: mpq) -> Interval:
-        """``c * a`` for an exact rational ``c``."""
-        if c >= 0:
-            return self.down.mul(a[0], c), self.up.mul(a[1], c)
-        return self.down.mul(a[1], c), self.up.mul(a[0], c)
+        """``c * a`` for an exact rational ``c = num / den``: ``(a num) / den``, both rounded outwards.
+
+        Not ``ctx.mul(a, c)``: gmpy2 2.3 (MPFR 4.2.2) rounds an ``mpq``
+        operand of ``mul``, ``div`` and ``sub`` to the context first, in the
+        context's direction, which moves the product the wrong way when
+        ``a < 0`` (``mul(-1.2345, 7/3)`` rounded down at 10 bits gives
+        -2.8789, above the exact -2.8805).  Products and quotients by
+        integers (``mpz``) are single correct roundings, and an outward
+        rounding of an outward rounding (``den > 0``) still encloses.
+        """
+        num, den = c.numerator, c.denominator
+        lo, hi = (a[0], a[1]) if num >= 0 else (a[1], a[0])
+        lo, hi = self.down.mul(lo, num), self.up.mul(hi, num)
+        if den == 1:
+            return lo, hi
+        return self.down.div(lo, den), self.up.div(hi, den)
 
     def mul(self, a: Interval, b: Interval) -> Interval:
         d, u = self.down, self.up
