@@ -19,6 +19,7 @@ from softmax_oracle.compare import compare, reference
 from softmax_oracle.errors import OracleError
 from softmax_oracle.formats import format_of
 from softmax_oracle.numpy_impl import accurate
+from softmax_oracle.oracle._enclosed import ENCLOSED, SMALL_CALL, rounded_and_enclosed
 from softmax_oracle.regimes import from_ordered
 from softmax_oracle.strategies import arguments
 from softmax_oracle.ulp import binade_ambiguous, class_mismatches, ordered, ulp_distance, ulp_error
@@ -141,21 +142,25 @@ def _exact_fraction(value) -> Fraction:
     return Fraction(0) if not man else (-1) ** sign * Fraction(int(man)) * Fraction(2) ** int(exp)
 
 
+_FAST_ENCLOSED = [(function, grad) for grad, names in ENCLOSED.items() for function in names]
+
+
+@pytest.mark.parametrize("path", ["mpfr", "fast"])
 @pytest.mark.parametrize("dtype", ["float64", *NARROW])
 @given(data=st.data())
-def test_the_enclosures_hold_and_their_bounds_too(dtype, data):
+def test_the_enclosures_hold_and_their_bounds_too(path, dtype, data):
+    # "mpfr": the small calls' enclosures, every function; "fast": the fast phase's, forced at every size
     fmt = format_of(dtype)
-    function, grad = data.draw(st.sampled_from([("logsumexp", False), ("softmax", False), ("log_softmax", False),
-                                                ("cross_entropy", True)]), label="function")
+    choices = [(f, g) for f in FUNCTIONS for g in (False, True)] if path == "mpfr" else _FAST_ENCLOSED
+    function, grad = data.draw(st.sampled_from(choices), label="function")
     args, kwargs = data.draw(arguments(function, fmt, max_batch=2, max_row_length=6), label="call")
     try:
         ref = reference(function, *args, grad=grad, **kwargs)
     except OracleError:
         return
-    found = oracle_enclosed(function, grad, args, kwargs, "auto")
-    if found is None:  # e.g. probability targets: no enclosures
-        assert grad
-        return
+    found = rounded_and_enclosed(function, *args, grad=grad, small_call=SMALL_CALL if path == "mpfr" else 0,
+                                 **kwargs)
+    assert found is not None
     rounded, enclosure = found
     assert _same_bits(rounded, ref.rounded)
     if ref.note:  # exact values unavailable: nothing to hold the enclosures to
@@ -167,7 +172,8 @@ def test_the_enclosures_hold_and_their_bounds_too(dtype, data):
             continue
         # the 200-bit exact value is within 2**-199 |x| of the exact one
         unit = Fraction(2) ** int(k)
-        assert abs(_exact_fraction(x) - unit * (Fraction(hi) + Fraction(lo))) <= unit * Fraction(rad) + abs(_exact_fraction(x)) / 2**199
+        assert abs(_exact_fraction(x) - unit * (Fraction(hi) + Fraction(lo))) <= unit * Fraction(rad) + abs(_exact_fraction(x)) / 2**199, \
+            (repr(x), hi.hex(), lo.hex(), rad.hex(), int(k), [np.asarray(v).tolist() for v in args], kwargs)
     got = _nudged(rounded, data.draw(_STEPS, label="steps"))
     wrong = class_mismatches(got, rounded, zero_sign=False) != 0
     scores, bounds, fallback = scores_and_bounds(got, rounded, enclosure, wrong, fmt)
@@ -192,11 +198,30 @@ def test_the_enclosures_hold_and_their_bounds_too(dtype, data):
     assert np.all(close[tight]), (scores, errors)
 
 
-def test_no_enclosures_where_the_fast_phase_has_none():
+def test_enclosures_of_small_calls_and_of_the_fast_phase_only_above():
     x = np.array([[0.0, 1.0]])
-    assert oracle_enclosed("softmax", True, (x,), {}, "auto") is None  # a gradient
+    assert oracle_enclosed("softmax", True, (x,), {}, "auto") is not None  # small: MPFR's, every function
     assert oracle_enclosed("softmax", False, (x,), {}, "mpfr") is None
-    assert oracle_enclosed("cross_entropy", False, (x, np.array([1])), {}, "auto") is None
+    big = np.linspace(-3.0, 3.0, 2 * (SMALL_CALL + 1)).reshape(2, -1)
+    assert oracle_enclosed("softmax", True, (big,), {}, "auto") is None  # a gradient: the fast phase has none
+    many = np.linspace(-3.0, 3.0, 2 * (SMALL_CALL + 1)).reshape(-1, 2)  # as many losses (reduction="none")
+    assert oracle_enclosed("cross_entropy", False, (many, np.zeros(SMALL_CALL + 1, dtype=np.int64)),
+                           {"reduction": "none"}, "auto") is None
+    assert oracle_enclosed("cross_entropy", False, (big, np.array([1, 0])), {}, "auto") is not None  # one loss
+    assert oracle_enclosed("softmax", False, (big,), {}, "auto") is not None
+    assert oracle_enclosed("cross_entropy", True, (big, np.array([1, 0])), {}, "auto") is not None
+    assert oracle_enclosed("softmax", False, (x[:, :0],), {}, "auto") is None  # empty
+
+
+@pytest.mark.parametrize("function, args, kwargs", [
+    ("sigmoid", (np.array([0.0, np.inf, -np.inf, np.nan, -0.0]),), {}),
+    ("nll_loss", (np.array([[-1.0, -2.0]]), np.array([1])), {}),
+    ("softmax", (np.array([[0.0, -np.inf]]),), {}),
+])
+def test_exact_results_are_exact_enclosures(function, args, kwargs):
+    rounded, (hi, lo, rad, k) = oracle_enclosed(function, False, args, kwargs, "auto")
+    assert np.all(rad == 0) and np.all(lo == 0)
+    assert np.array_equal(np.ldexp(hi, k), rounded.astype(np.float64), equal_nan=True)
 
 
 def test_a_non_finite_centre_is_exact_only_with_a_zero_radius():
@@ -211,9 +236,9 @@ def test_a_non_finite_centre_is_exact_only_with_a_zero_radius():
 
 def test_an_enclosure_bounds_a_subnormal_float64_result():
     # softmax([0, -740]): exp(-740) ~ 4.2e-322, a float64 subnormal; the lean bound's absolute floor
-    # (2**-1070, 16 steps of 2**-1074) makes the bound loose there, never wrong
+    # (2**-1070, 16 steps of 2**-1074) makes the fast phase's bound loose there, never wrong
     x = np.array([[0.0, -740.0]])
-    rounded, enclosure = oracle_enclosed("softmax", False, (x,), {}, "auto")
+    rounded, enclosure = rounded_and_enclosed("softmax", x, small_call=0)
     exact = np.asarray(reference("softmax", x).exact, dtype=object)
     got = np.array([[1.0, float(rounded[0, 1]) + 5e-324]])
     scores, bounds, _ = scores_and_bounds(got, rounded, enclosure, np.zeros((1, 2), dtype=bool), format_of("float64"))
@@ -340,6 +365,13 @@ def _assert_same(result, shadow):
     pytest.param("numpy-naive", "log_sigmoid", ml_dtypes.bfloat16, True, "", id="naive-grad-log-sigmoid-bfloat16"),
     pytest.param("numpy-naive", "cross_entropy", "float32", True, "", id="naive-grad-cross-entropy-float32"),
     pytest.param("numpy-stable", "log_softmax", "float64", True, "", id="stable-grad-log-softmax-float64"),
+    # MPFR's enclosures of small calls, for functions whose fast phase keeps none
+    pytest.param("numpy-stable", "cross_entropy", "float64", False, "", id="stable-cross-entropy-float64"),
+    pytest.param("numpy-naive", "sigmoid", "float32", False, "", id="naive-sigmoid-float32"),
+    pytest.param("numpy-stable", "kl_div", ml_dtypes.bfloat16, True, "", id="stable-grad-kl-div-bfloat16"),
+    pytest.param("numpy-naive", "binary_cross_entropy_with_logits", "float64", True, "",
+                 id="naive-grad-bce-with-logits-float64"),
+    pytest.param("numpy-accurate", "nll_loss", "float16", False, "", id="accurate-nll-loss-float16"),
 ])
 def test_the_screened_search_reports_what_comparing_every_example_reports(monkeypatch, candidate, function, dtype,
                                                                           grad, expect):
@@ -378,7 +410,9 @@ def test_a_narrow_search_skips_the_float64_rounding_once_the_candidate_is_off_by
 
     monkeypatch.setattr(fuzz, "oracle_values", counted("float64", values))
     monkeypatch.setattr(fuzz, "oracle_rounded", counted("format", rounded_only))
-    # cross_entropy has no enclosures (softmax's come with the format's rounding: no float64 call at all)
+    # the forward cross_entropy's fast phase has no enclosures; with none for small calls either (they have
+    # MPFR's, which come with the format's rounding: no float64 call at all), the cheaper screen is the way
+    monkeypatch.setattr("softmax_oracle.oracle._enclosed.SMALL_CALL", 0)
     result = fuzz.search("numpy-naive", "cross_entropy", dtype="float32", max_examples=200, seed=3, database=None)
     assert result.max_ulp_error > 1
     assert calls["format"] > calls["float64"]  # most examples: the format's rounding alone

@@ -6,14 +6,17 @@ reference, exact ULP errors, pasteable inputs) only where the example can
 change what the search reports.  For an output element of the right class,
 with candidate value ``y``, exact value ``x`` and ``e = ulp_error(y, x)``:
 
-* **Enclosures** (logsumexp, softmax, log_softmax, cross_entropy's
-  gradient; :func:`oracle_enclosed`).  One oracle call in the target format
-  also returns the interval its fast phase rounded,
+* **Enclosures** (:func:`oracle_enclosed`: every function on calls of at
+  most 32 elements, where MPFR rounds each element and its deciding interval
+  is the enclosure; on larger calls logsumexp, softmax, log_softmax and
+  cross_entropy's gradient, from the fast phase).  One oracle call in the
+  target format also returns the interval it rounded,
   ``|x - 2**exp (hi + lo)| <= 2**exp rad``; the score is ``|y - x|`` from the
   centre (for float64 the integer distance, as below, so that the search
   climbs as it did without enclosures), the bound adds the radius over the
   least ULP of the interval (:func:`_enclosure_errors`).  Elements the fast phase states nothing about
-  (``rad = inf``) get an infinite bound, so they are evaluated exactly.
+  (``rad = inf``) get an infinite bound, so they are evaluated exactly
+  (once: the search keeps the exact errors of an example it has seen).
 
 * **float32, float16, bfloat16 targets.**  The oracle is called once with
   ``dtype=float64``, giving ``r = RN64(x)``.  The target's correctly rounded
@@ -112,13 +115,14 @@ def oracle_values(function: str, grad: bool, fmt: Format, args: tuple[Any, ...],
 
 def oracle_enclosed(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], engine: str
                     ) -> tuple[np.ndarray, Enclosure] | None:
-    """The oracle's correctly rounded values and the fast phase's enclosures of the exact ones, in one call.
+    """The oracle's correctly rounded values and enclosures of the exact ones, in one call.
 
     ``None`` where there are none (see
-    :func:`softmax_oracle.oracle._enclosed.rounded_and_enclosed`: the row
-    functions, cross_entropy's gradient with class targets; ``engine="auto"``
-    only).  ``rounded`` equals ``oracle[.grad].<function>(*args, **kwargs)``
-    bit for bit.
+    :func:`softmax_oracle.oracle._enclosed.rounded_and_enclosed`: every
+    function on calls of at most 32 elements, from MPFR; above, the fast
+    phase's, for the row functions and cross_entropy's gradient;
+    ``engine="auto"`` only).  ``rounded`` equals
+    ``oracle[.grad].<function>(*args, **kwargs)`` bit for bit.
     """
     from .oracle._enclosed import rounded_and_enclosed
 
@@ -265,7 +269,7 @@ def _enclosure_errors(g: np.ndarray, enc: Enclosure, fmt: Format) -> tuple[np.nd
         q = _exponent(np.where(m > 0, m, 0.0), k, fmt)
         scaled_a, scaled_b, scaled_rad = (np.ldexp(np.abs(v), -q) for v in (a, b, rad))
         bound = (scaled_b + 2.0**-53 * (scaled_a + scaled_b) + scaled_rad) * (1 + 2.0**-48) + 2.0**-140
-        bound[np.isnan(bound)] = np.inf
+        bound = np.where(np.isnan(bound), np.inf, bound)  # (0-d results are scalars here)
     if every:
         return scaled_b, bound  # the score: |b| in the unit at m (twice the exact unit at a binade's edge)
     special = np.where(np.isinf(g) & np.isfinite(hi), 0.5, 0.0)  # g is NaN or inf here (the right class)

@@ -61,6 +61,8 @@ class RowLayout:
         """``(row, position in the row)`` of flat element ``i`` in the input's layout."""
         if not self.shape:
             return 0, 0
+        if self.axis == len(self.shape) - 1:  # rows are the C-order runs of the last axis
+            return divmod(int(i), self.n)
         idx = np.unravel_index(i, self.shape)
         others = idx[: self.axis] + idx[self.axis + 1:]
         r = int(np.ravel_multi_index(others, self.moved_shape[:-1])) if others else 0

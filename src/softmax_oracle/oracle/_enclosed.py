@@ -1,36 +1,76 @@
-"""Correctly rounded values together with the fast phase's enclosures of the exact ones (private).
+"""Correctly rounded values together with enclosures of the exact ones (private).
 
 :func:`rounded_and_enclosed` serves :func:`softmax_oracle.fuzz.search`'s
 screen: with an enclosure ``|x - 2**exp (hi + lo)| <= 2**exp rad`` of every
 exact value, the ULP error of a candidate is bounded without a second oracle
-call in float64 (:mod:`softmax_oracle._fuzz_screen`).  The forward row
-functions have them (logsumexp, softmax, log_softmax: a
-:class:`._fast_rows.RowPhase`), and the gradient of cross_entropy, class or
-probability targets, with or without label smoothing (a
-:class:`._fast_rows.GradientPhase`);
-the rounded values are those of the public functions, bit for bit (the same
-fast phase, then :func:`._evaluate.round_terms` for what it leaves).
+call in float64 (:mod:`softmax_oracle._fuzz_screen`).  The rounded values are
+those of the public functions, bit for bit: both ways below round every
+element correctly, and raise what the public function raises.
+
+* **Small calls** (at most :data:`SMALL_CALL` output elements; every
+  function, forward and gradient, every option): the MPFR/Ziv engine rounds
+  each element (:func:`._ziv.decide_enclosed`) and the interval that decided
+  it is the enclosure (:func:`_from_bounds`).  On the fuzzer's arrays (at
+  most 16 elements) this is cheaper than the fast phase, whose cost is about
+  that of its NumPy calls whatever the size (``tools/bench_fuzz.py``), and
+  its enclosures are narrower (``fmt.precision + 32`` bits, then more).
+* **Larger calls**: the fast phase's own enclosures, where it keeps them: the
+  forward row functions (logsumexp, softmax, log_softmax: a
+  :class:`._fast_rows.RowPhase`) and the gradient of cross_entropy, class or
+  probability targets, with or without label smoothing (a
+  :class:`._fast_rows.GradientPhase`); then :func:`._evaluate.round_terms` for
+  what the fast phase leaves.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 from functools import lru_cache
-from typing import Any
+from typing import Any, Sequence
 
+import gmpy2
 import numpy as np
+from gmpy2 import mpfr, mpq
 
 from ..arguments import output_format
-from ..numerics.enclosure import Enclosure
-from ._calls import row_terms
-from ._evaluate import round_terms
+from ..numerics.enclosure import UNKNOWN, Enclosure
+from ..rounding import to_array
+from ._calls import pointwise_terms, row_terms
+from ._counts import record
+from ._evaluate import Terms, _decide, round_terms
 from ._fast_rows import GradientPhase, RowPhase
-from ._loss_calls import cross_entropy_terms
+from ._loss_calls import (
+    binary_cross_entropy_terms,
+    binary_cross_entropy_with_logits_terms,
+    cross_entropy_terms,
+    kl_div_terms,
+    nll_loss_terms,
+)
 
-__all__ = ["ENCLOSED", "rounded_and_enclosed"]
+__all__ = ["ENCLOSED", "SMALL_CALL", "rounded_and_enclosed"]
 
 ENCLOSED = {False: ("logsumexp", "softmax", "log_softmax"), True: ("cross_entropy",)}
-"""The functions (by ``grad``) that may have enclosures."""
+"""The functions (by ``grad``) whose fast phase keeps enclosures (calls above :data:`SMALL_CALL`)."""
+
+SMALL_CALL = 32
+"""Calls with at most this many output elements are rounded by MPFR, element by element, with its
+enclosures.  Measured (``tools/bench_fuzz.py`` and a replay of its calls): on the fuzzer's calls of
+at most 16 elements, MPFR's rounding with enclosures costs 0.1 to 0.3 ms a call where the fast
+phase costs 0.2 to 0.7 ms (float64 and double-double calls the most); the fast phase's cost hardly
+grows with the size, MPFR's grows with each element, and they meet at a few dozen elements."""
+
+_ROWS = ("logsumexp", "softmax", "log_softmax")
+_POINTWISE = ("sigmoid", "log_sigmoid", "softplus")
+_LOSSES = {  # builder and the public parameters it takes, in order
+    "cross_entropy": (cross_entropy_terms, ("input", "target", "weight", "ignore_index", "reduction",
+                                            "label_smoothing")),
+    "nll_loss": (nll_loss_terms, ("input", "target", "weight", "ignore_index", "reduction")),
+    "kl_div": (kl_div_terms, ("input", "target", "reduction", "log_target")),
+    "binary_cross_entropy": (binary_cross_entropy_terms, ("input", "target", "weight", "reduction")),
+    "binary_cross_entropy_with_logits": (binary_cross_entropy_with_logits_terms,
+                                         ("input", "target", "weight", "reduction", "pos_weight")),
+}
 
 
 @lru_cache(maxsize=None)
@@ -42,36 +82,131 @@ def _signature(function: str, grad: bool) -> inspect.Signature:
     return inspect.signature(getattr(grad_module if grad else forward, function))
 
 
-def rounded_and_enclosed(function: str, *args: Any, grad: bool = False, **kwargs: Any
-                         ) -> tuple[np.ndarray, Enclosure] | None:
-    """``oracle[.grad].<function>(*args, **kwargs)`` and the enclosures of the exact values, or None.
+def _terms(function: str, grad: bool, a: dict[str, Any]):
+    """``(terms, fmt)`` of the call, built as the public function builds them."""
+    extra = {"grad": True, "grad_output": a["grad_output"]} if grad else {}
+    if function in _ROWS:
+        return row_terms(function, a["x"], a["axis"], **extra)
+    if function in _POINTWISE:
+        return pointwise_terms(function, a["x"], **extra)
+    builder, names = _LOSSES[function]
+    return builder(*(a[n] for n in names), **extra)
+
+
+def rounded_and_enclosed(function: str, *args: Any, grad: bool = False, small_call: int | None = None,
+                         **kwargs: Any) -> tuple[np.ndarray, Enclosure] | None:
+    """``oracle[.grad].<function>(*args, **kwargs)`` and enclosures of the exact values, or None.
 
     Returns ``(rounded, enclosure)``: the fields of the
     :class:`~softmax_oracle.numerics.enclosure.Enclosure` have the result's
-    shape, ``rad`` is ``inf`` where the fast phase states nothing (see
-    :meth:`._fast_rows.RowPhase.enclosed`).  None where the call has none (a
-    function outside :data:`ENCLOSED`, ``engine="mpfr"``, an empty call, a
-    call without a fast phase): the caller asks the public function instead.
-    Raises what the public function raises.
+    shape, ``rad`` is ``inf`` where nothing is stated (an element the fast
+    phase leaves, see :meth:`._fast_rows.RowPhase.enclosed`; a value MPFR
+    rounds from its logarithm).  None where the call has none
+    (``engine="mpfr"``, an empty call, a call above :data:`SMALL_CALL`
+    elements of a function outside :data:`ENCLOSED` or without a fast
+    phase): the caller asks the public function instead.  Raises what the
+    public function raises (:class:`~softmax_oracle.errors.InvalidInput`
+    naming an unknown ``function``).  ``small_call`` overrides
+    :data:`SMALL_CALL` (0: the fast phase's enclosures at every size, as the
+    tests of those enclosures ask).
     """
-    if function not in ENCLOSED[grad]:
-        return None
     bound = _signature(function, grad).bind(*args, **kwargs)
     bound.apply_defaults()
     a = bound.arguments
     if a.get("engine", "auto") != "auto":
         return None
-    if grad:
-        terms, fmt = cross_entropy_terms(a["input"], a["target"], a["weight"], a["ignore_index"], a["reduction"],
-                                         a["label_smoothing"], grad=True, grad_output=a["grad_output"])
-    else:
-        terms, fmt = row_terms(function, a["x"], a["axis"])
+    terms, fmt = _terms(function, grad, a)
     out = output_format(a["dtype"], fmt)
+    if terms.size == 0:
+        return None
+    if terms.size <= (SMALL_CALL if small_call is None else small_call):
+        return _small(terms, out)
     phase = terms.fast
-    if terms.size == 0 or not isinstance(phase, (RowPhase, GradientPhase)):
+    if function not in ENCLOSED[grad] or not isinstance(phase, (RowPhase, GradientPhase)):
         return None
     first = phase.enclosed(out)
     if first is None:
         return None
     values, decided, enclosure = first
     return round_terms(terms, out, first=(values, decided)), enclosure
+
+
+def _small(terms: Terms, fmt) -> tuple[np.ndarray, Enclosure]:
+    """Every element rounded by MPFR, with the enclosure that decided it."""
+    pairs = _decide(terms, fmt, range(terms.size), enclosed=True)
+    record(terms.size, 0)
+    values = to_array([rounded for rounded, _ in pairs], fmt, terms.shape)
+    return values, _from_bounds([bounds for _, bounds in pairs], terms.shape)
+
+
+_CENTRE = gmpy2.context(precision=106)  # the double-word centre: exact in hi + lo
+_NEAR = gmpy2.context(precision=53)
+_UP = gmpy2.context(precision=53, round=gmpy2.RoundUp)
+_ZERO = mpfr(0)
+
+
+def _from_bounds(bounds: Sequence[tuple[Any, Any] | None], shape: tuple[int, ...]) -> Enclosure:
+    """:func:`._ziv.decide_enclosed`'s bounds as an :class:`Enclosure` of ``shape``.
+
+    For an MPFR interval ``lo < x < hi`` (Ziv's; an infinite end is unknown):
+    the centre ``c = lo`` and ``rad >= hi - lo`` (rounded up).  Where
+    ``2**-900 <= |c| < 2**1000`` (about every value), ``exp = 0``,
+    ``hi = RN_53(c)`` and ``lo = RN_53(c - hi)``, within
+    ``2**-53 |c - hi| + 2**-1075 <= 2**-106 |c| + 2**-1075`` of ``c``; the
+    radius adds ``2**-104 |hi| + 2**-1072`` for that (and for its own
+    float64 rounding, ``1 + 2**-50``).  Elsewhere, and for exact values
+    (an ``mpq`` or a point), the centre ``c = RN_106((lo + hi) / 2)`` and
+    ``rad >= max(hi - c, c - lo)`` (an exact rational's ``|x - c|`` formed
+    exactly), scaled by ``2**-e`` (``e`` the exponent of ``c``:
+    ``0.5 <= |c 2**-e| < 1``, exact): ``hi = RN_53(c 2**-e)`` and
+    ``lo = c 2**-e - hi`` are exact (``c`` has 106 bits), and ``rad 2**-e``
+    is converted to float64 rounding up.  Special values (a float pair) are
+    exact: ``hi`` is the value, ``rad = 0``; ``None`` is unknown
+    (``rad = inf``).
+    """
+    n = len(bounds)
+    hi = np.zeros(n)
+    lo = np.zeros(n)
+    rad = np.zeros(n)
+    exp = np.zeros(n, dtype=np.int64)
+    for i, b in enumerate(bounds):
+        if b is None:
+            rad[i] = UNKNOWN
+            continue
+        low, high = b
+        if isinstance(low, float):  # NaN, an infinity or a signed zero, exactly
+            hi[i] = low
+            continue
+        if isinstance(low, mpfr) and not (low.is_finite() and high.is_finite()):  # an MPFR overflow
+            rad[i] = UNKNOWN
+            continue
+        if low != high and low != 0 and -900 < gmpy2.get_exp(low) <= 1000:
+            h = float(_NEAR.plus(low))
+            hi[i], lo[i] = h, float(_NEAR.sub(low, h))
+            r = _UP.sub(high, low)
+            radius = float(r)
+            if radius < r:
+                radius = math.nextafter(radius, math.inf)
+            rad[i] = (radius + 2.0**-104 * abs(h) + 2.0**-1072) * (1 + 2.0**-50)
+            continue
+        if low == high:  # an exact rational (mpq) or a point
+            if low == 0:
+                continue
+            c = _CENTRE.add(_ZERO, low)  # an mpfr (mpq + mpq would stay an mpq)
+            # exactly, then rounded up by an addition (gmpy2's sub with an mpq rounds it first, see
+            # _interval.Precision.scale)
+            r = _UP.add(_ZERO, abs(mpq(low) - mpq(c)))
+        else:
+            c = _CENTRE.div_2exp(_CENTRE.add(low, high), 1)
+            r = max(_UP.sub(high, c), _UP.sub(c, low), _ZERO)
+        e = 0
+        if c != 0:
+            mant, ex = c.as_mantissa_exp()
+            e = int(ex) + int(mant).bit_length()
+            c = _CENTRE.mul_2exp(c, -e)
+        r = _UP.mul_2exp(r, -e)
+        h = float(_NEAR.plus(c))
+        hi[i], lo[i], exp[i] = h, float(_NEAR.sub(c, h)), e
+        radius = float(r)
+        rad[i] = radius if radius >= r else math.nextafter(radius, math.inf)
+    return Enclosure(hi.reshape(shape), lo.reshape(shape), rad.reshape(shape), exp.reshape(shape))

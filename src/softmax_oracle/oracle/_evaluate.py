@@ -27,7 +27,7 @@ from ..formats import Format, binary_format
 from ..numerics.arith import DOUBLE_DOUBLE, arith_for
 from ..rounding import to_array, to_mpf
 from ._counts import record
-from ._ziv import MAX_BITS, Term, Undecided, decide
+from ._ziv import MAX_BITS, Term, Undecided, decide, decide_enclosed
 
 __all__ = ["Terms", "round_terms", "exact_terms", "check_engine", "ENGINES", "FastPhase"]
 
@@ -77,12 +77,15 @@ class Terms:
         return math.prod(self.shape)
 
 
-def _decide(terms: Terms, fmt: Format, indices) -> list:
+def _decide(terms: Terms, fmt: Format, indices, *, enclosed: bool = False) -> list:
+    """The elements at flat ``indices`` rounded by MPFR: :class:`~..rounding.Rounded` values, or with
+    ``enclosed=True`` the pairs ``(rounded, bounds)`` of :func:`~._ziv.decide_enclosed`."""
     out = []
+    how = decide_enclosed if enclosed else decide
     for i in indices:
         i = int(i)
         try:
-            out.append(decide(terms.term(i), fmt, max_bits=MAX_BITS))
+            out.append(how(terms.term(i), fmt, max_bits=MAX_BITS))
         except Undecided as err:
             index = tuple(int(v) for v in np.unravel_index(i, terms.shape)) if terms.shape else ()
             raise PrecisionExhausted(terms.function, index, err.max_bits, terms.describe(i), err.reason) from None

@@ -21,7 +21,7 @@ strictly above the midpoint, so it rounds up.
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from gmpy2 import mpq
 
@@ -29,7 +29,7 @@ from ..formats import Format
 from ..rounding import NAN, Rounded, round_dyadic, round_fraction
 from ._interval import Interval, Precision, precision
 
-__all__ = ["Term", "Part", "decide", "Undecided", "MAX_BITS", "special", "exact"]
+__all__ = ["Term", "Part", "decide", "decide_enclosed", "Undecided", "MAX_BITS", "special", "exact"]
 
 MAX_BITS = 1 << 15
 """Precision cap, in bits; :func:`decide` raises :class:`Undecided` past it."""
@@ -194,22 +194,36 @@ def decide(term: Term, fmt: Format, *, max_bits: int = MAX_BITS) -> Rounded:
     Undecided
         If ``max_bits`` bits of working precision do not decide the rounding.
     """
+    return decide_enclosed(term, fmt, max_bits=max_bits)[0]
+
+
+def decide_enclosed(term: Term, fmt: Format, *, max_bits: int = MAX_BITS
+                    ) -> tuple[Rounded, tuple[Any, Any] | None]:
+    """:func:`decide`, with the bounds of the exact value it rounded: ``(rounded, (lo, hi))``.
+
+    ``lo <= value <= hi``: two ``mpfr`` (the enclosure at the precision that
+    decided; it may straddle a rounding boundary where the exact part and the
+    remainder's sign decided), or ``lo == hi`` for an exact value (an ``mpq``,
+    or a Python float for the special results: NaN, infinities, signed zeros).
+    ``None`` instead of the pair for a value rounded from its logarithm (below
+    MPFR's range, unbounded formats only): nothing simpler is known about it.
+    """
     if term.special is not None:
-        return _special_rounded(term.special)
+        return _special_rounded(term.special), (term.special, term.special)
     d = term.exact
     if term.sign() == 0:
-        return round_fraction(int(d.numerator), int(d.denominator), fmt)
+        return round_fraction(int(d.numerator), int(d.denominator), fmt), (d, d)
     bits = start_bits(fmt)
     while bits <= max_bits:
         p = precision(bits)
         d, (r_lo, r_hi), sign = _evaluate(term, p)
         if sign == 0 or (r_lo == 0 and r_hi == 0):
-            return round_fraction(int(d.numerator), int(d.denominator), fmt)
+            return round_fraction(int(d.numerator), int(d.denominator), fmt), (d, d)
         lo = p.down.add(r_lo, d)
         hi = p.up.add(r_hi, d)
         a, b = _round_bound(lo, fmt), _round_bound(hi, fmt)
         if a == b:
-            return a
+            return a, (lo, hi)
         # A remainder of known sign makes `exact` itself a strict bound; the
         # sign is known from the structure, or from a strictly signed enclosure.
         s = 1 if r_lo > 0 else -1 if r_hi < 0 else sign
@@ -218,11 +232,11 @@ def decide(term: Term, fmt: Format, *, max_bits: int = MAX_BITS) -> Rounded:
         elif s == -1 and hi >= d:
             b = round_fraction(int(d.numerator), int(d.denominator), fmt, sticky=-1)
         if a == b:
-            return a
+            return a, (lo, hi)
         if not fmt.bounded and _beyond_range(r_lo, r_hi):
             tiny = _from_logarithm(term, d, sign, fmt, max_bits)
             if tiny is not None:
-                return tiny
+                return tiny, None
             raise Undecided(bits, "its remainder is below MPFR's exponent range (2**-1073741823), "
                                   "which an unbounded format cannot round")
         bits *= 2
