@@ -12,14 +12,14 @@ import pytest
 from hypothesis import given, strategies as st
 
 from softmax_oracle import fuzz
-from softmax_oracle._fuzz_screen import (fallback_possible, narrow_midpoints, oracle_enclosed, oracle_table,
+from softmax_oracle._fuzz_screen import (element_keys, fallback_possible, narrow_midpoints, oracle_enclosed, oracle_table,
                                          oracle_values, scores_and_bounds, wrong_class)
 from softmax_oracle.candidates import FUNCTIONS
 from softmax_oracle.compare import compare, reference
 from softmax_oracle.errors import OracleError
 from softmax_oracle.formats import format_of
 from softmax_oracle.numpy_impl import accurate
-from softmax_oracle.oracle._enclosed import ENCLOSED, SMALL_CALL, rounded_and_enclosed
+from softmax_oracle.oracle._enclosed import ENCLOSED, SMALL_CALL, rounded_and_enclosed, small_call
 from softmax_oracle.regimes import from_ordered
 from softmax_oracle.strategies import arguments
 from softmax_oracle.ulp import binade_ambiguous, class_mismatches, ordered, ulp_distance, ulp_error
@@ -158,7 +158,7 @@ def test_the_enclosures_hold_and_their_bounds_too(path, dtype, data):
         ref = reference(function, *args, grad=grad, **kwargs)
     except OracleError:
         return
-    found = rounded_and_enclosed(function, *args, grad=grad, small_call=SMALL_CALL if path == "mpfr" else 0,
+    found = rounded_and_enclosed(function, *args, grad=grad, limit=10**6 if path == "mpfr" else 0,
                                  **kwargs)
     assert found is not None
     rounded, enclosure = found
@@ -211,6 +211,10 @@ def test_enclosures_of_small_calls_and_of_the_fast_phase_only_above():
     assert oracle_enclosed("softmax", False, (big,), {}, "auto") is not None
     assert oracle_enclosed("cross_entropy", True, (big, np.array([1, 0])), {}, "auto") is not None
     assert oracle_enclosed("softmax", False, (x[:, :0],), {}, "auto") is None  # empty
+    # the forward row functions' fast phase is cheap in the double tier: MPFR only below 13 elements there
+    assert small_call("softmax", False, format_of("float32")) == 12 < SMALL_CALL
+    assert small_call("softmax", False, format_of("float64")) == SMALL_CALL
+    assert small_call("softmax", True, format_of("bfloat16")) == SMALL_CALL
 
 
 @pytest.mark.parametrize("function, args, kwargs", [
@@ -238,7 +242,7 @@ def test_an_enclosure_bounds_a_subnormal_float64_result():
     # softmax([0, -740]): exp(-740) ~ 4.2e-322, a float64 subnormal; the lean bound's absolute floor
     # (2**-1070, 16 steps of 2**-1074) makes the fast phase's bound loose there, never wrong
     x = np.array([[0.0, -740.0]])
-    rounded, enclosure = rounded_and_enclosed("softmax", x, small_call=0)
+    rounded, enclosure = rounded_and_enclosed("softmax", x, limit=0)
     exact = np.asarray(reference("softmax", x).exact, dtype=object)
     got = np.array([[1.0, float(rounded[0, 1]) + 5e-324]])
     scores, bounds, _ = scores_and_bounds(got, rounded, enclosure, np.zeros((1, 2), dtype=bool), format_of("float64"))
@@ -256,6 +260,42 @@ def test_the_float64_bound_across_a_power_of_two():
         _, bound, _ = scores_and_bounds(np.array([got]), rounded, None, np.array([False]), fmt)
         assert error <= bound[0]
         assert abs(float(ulp_error(np.float64(got), x)) - error) < 1e-12
+
+
+def test_element_keys_name_what_an_element_depends_on():
+    x = np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0], [0.0, 2.0, 3.0]], dtype=np.float32)
+    keys = element_keys("softmax", False, (x,), {})
+    assert keys[0:3] == keys[3:6] and keys[0] != keys[6] and len(set(keys[0:3])) == 3  # rows and places
+    assert element_keys("logsumexp", False, (x,), {})[0] == element_keys("logsumexp", False, (x,), {})[1]
+    g = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0]], dtype=np.float32)
+    keys = element_keys("softmax", True, (x,), {"grad_output": g})
+    assert keys[0] != keys[3]  # same row, another upstream gradient
+    signed = element_keys("sigmoid", False, (np.array([0.0, -0.0, 0.0]),), {})
+    assert signed[0] == signed[2] != signed[1]  # bit patterns: -0.0 is not 0.0
+    assert element_keys("softmax", False, (x,), {"axis": 0}) is None  # another axis
+    assert element_keys("cross_entropy", False, (x, np.array([0, 1, 2])), {}) is None  # a loss
+    assert element_keys("softmax", False, (x.astype(np.float64),), {})[0] != element_keys("softmax", False, (x,), {})[0]
+    # equal keys, equal exact values
+    a, b = (np.array([[5.0, -3.5]]), np.array([[5.0, -3.5], [7.0, 1.0]]))
+    assert element_keys("log_softmax", False, (a,), {})[1] == element_keys("log_softmax", False, (b,), {})[1]
+    assert reference("log_softmax", a).exact[0, 1] == reference("log_softmax", b).exact[0, 1]
+
+
+
+@pytest.mark.parametrize("reduction", ["sum", "none", "mean"])
+@pytest.mark.parametrize("weight", [None, [1.0, 3.0]])
+def test_cross_entropy_gradient_keys(reduction, weight):
+    # row 0 alike; row 1 has other logits and, in the second case, another target
+    x1, x2 = np.array([[1.0, -2.0], [0.5, 0.25]]), np.array([[1.0, -2.0], [4.0, -1.0]])
+    kwargs = {"reduction": reduction} | ({} if weight is None else {"weight": np.array(weight)})
+    k1 = element_keys("cross_entropy", True, (x1, np.array([0, 0])), kwargs)
+    v1 = reference("cross_entropy", x1, np.array([0, 0]), grad=True, **kwargs).exact[0, 0]
+    for t2 in (np.array([0, 0]), np.array([0, 1])):
+        k2 = element_keys("cross_entropy", True, (x2, t2), kwargs)
+        # "mean" divides by the weighted count of every target: another target elsewhere, another key
+        assert (k1[0] == k2[0]) == (t2[1] == 0 or reduction != "mean")
+        if k1[0] == k2[0]:  # equal keys, equal exact values
+            assert v1 == reference("cross_entropy", x2, t2, grad=True, **kwargs).exact[0, 0]
 
 
 @pytest.mark.parametrize("args, kwargs, possible", [

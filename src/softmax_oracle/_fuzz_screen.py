@@ -6,10 +6,10 @@ reference, exact ULP errors, pasteable inputs) only where the example can
 change what the search reports.  For an output element of the right class,
 with candidate value ``y``, exact value ``x`` and ``e = ulp_error(y, x)``:
 
-* **Enclosures** (:func:`oracle_enclosed`: every function on calls of at
-  most 32 elements, where MPFR rounds each element and its deciding interval
-  is the enclosure; on larger calls logsumexp, softmax, log_softmax and
-  cross_entropy's gradient, from the fast phase).  One oracle call in the
+* **Enclosures** (:func:`oracle_enclosed`: every function on small calls,
+  at most 12 to 32 elements, where MPFR rounds each element and its deciding
+  interval is the enclosure; on larger calls logsumexp, softmax, log_softmax
+  and cross_entropy's gradient, from the fast phase).  One oracle call in the
   target format also returns the interval it rounded,
   ``|x - 2**exp (hi + lo)| <= 2**exp rad``; the score is ``|y - x|`` from the
   centre (for float64 the integer distance, as below, so that the search
@@ -84,7 +84,7 @@ from .numerics.eft import two_sum
 from .numerics.enclosure import Enclosure
 from .ulp import ulp_distance
 
-__all__ = ["oracle_values", "oracle_rounded", "oracle_enclosed", "oracle_table", "call_key", "copies",
+__all__ = ["oracle_values", "oracle_rounded", "oracle_enclosed", "oracle_table", "call_key", "element_keys", "copies",
            "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
 
 _SLACK = 1 + 2.0**-50  # relative slack of the float64 bounds
@@ -113,22 +113,25 @@ def oracle_values(function: str, grad: bool, fmt: Format, args: tuple[Any, ...],
     return np.asarray(round_to_format(r64, fmt)), r64
 
 
-def oracle_enclosed(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], engine: str
-                    ) -> tuple[np.ndarray, Enclosure] | None:
+def oracle_enclosed(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any], engine: str,
+                    store: dict | None = None) -> tuple[np.ndarray, Enclosure] | None:
     """The oracle's correctly rounded values and enclosures of the exact ones, in one call.
 
     ``None`` where there are none (see
     :func:`softmax_oracle.oracle._enclosed.rounded_and_enclosed`: every
-    function on calls of at most 32 elements, from MPFR; above, the fast
-    phase's, for the row functions and cross_entropy's gradient;
+    function on small calls (12 to 32 elements at most), from MPFR; above,
+    the fast phase's, for the row functions and cross_entropy's gradient;
     ``engine="auto"`` only).  ``rounded`` equals
-    ``oracle[.grad].<function>(*args, **kwargs)`` bit for bit.
+    ``oracle[.grad].<function>(*args, **kwargs)`` bit for bit.  ``store``
+    (one per search: one function, ``grad`` and format) keeps the rounding
+    of every element with an :func:`element_keys` key, for the next calls.
     """
     from .oracle._enclosed import rounded_and_enclosed
 
     if engine != "auto":
         return None
-    found = rounded_and_enclosed(function, *args, grad=grad, **kwargs)
+    keys = element_keys(function, grad, args, kwargs) if store is not None else None
+    found = rounded_and_enclosed(function, *args, grad=grad, kept=None if keys is None else (store, keys), **kwargs)
     if found is None:
         return None
     rounded, enclosure = found
@@ -160,6 +163,85 @@ def oracle_table(function: str, grad: bool, fmt: Format, engine: str) -> tuple[n
     except OracleError:
         return None
     return None if r64 is None else (rounded, r64)
+
+
+ROWS = ("logsumexp", "softmax", "log_softmax")
+
+
+def element_keys(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
+    """Per flat output element, a key of the inputs its exact value depends on; None where not known.
+
+    Elementwise functions: the element's own input (and upstream gradient);
+    the row functions along the last axis: the element's row (and its row of
+    ``grad_output``) and its place in it; cross_entropy's gradient: see
+    :func:`_cross_entropy_grad_keys`.  Equal keys, equal exact values (in
+    one search: one function, ``grad`` and format), so the search keeps the
+    exact ULP errors it has measured by ``(key, candidate's value)``: a
+    Hypothesis mutation that leaves the worst element alone is not measured
+    again.  Other calls (the other losses, another axis) are None.
+    """
+    if function == "cross_entropy" and grad:
+        return _cross_entropy_grad_keys(args, kwargs)
+    if not args or not isinstance(args[0], np.ndarray) or args[0].ndim == 0 or len(args) > 1:
+        return None
+    x = args[0]
+    if set(kwargs) - {"grad_output", "axis"} or kwargs.get("axis", -1) not in (-1, x.ndim - 1):
+        return None
+    g = np.asarray(kwargs["grad_output"]) if grad and kwargs.get("grad_output") is not None else None
+    dtypes = (x.dtype.str, None if g is None else g.dtype.str)
+    if function in ELEMENTWISE:
+        xs = _bits(x).tolist()
+        gs = [None] * len(xs) if g is None else _bits(np.broadcast_to(g, x.shape)).tolist()
+        return [(dtypes, xi, gi) for xi, gi in zip(xs, gs)]
+    if function not in ROWS:
+        return None
+    n = x.shape[-1]
+    rows = [r.tobytes() for r in np.ascontiguousarray(x).reshape(-1, n)]
+    reduced = function == "logsumexp"
+    if g is None:
+        g_rows = [None] * len(rows)
+    elif reduced:
+        g_rows = _bits(np.broadcast_to(g, x.shape[:-1])).tolist()
+    else:
+        g_rows = [r.tobytes() for r in np.ascontiguousarray(np.broadcast_to(g, x.shape)).reshape(-1, n)]
+    if reduced and not grad:
+        return [(dtypes, row) for row in rows]
+    return [(dtypes, row, g_row, j) for row, g_row in zip(rows, g_rows) for j in range(n)]
+
+
+_CE_OPTIONS = {"weight", "ignore_index", "reduction", "label_smoothing", "grad_output"}
+
+
+def _cross_entropy_grad_keys(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
+    """Keys of cross_entropy's gradient: element ``(n, j)`` depends on row ``n`` of the logits, its
+    target, the options (weight, ignore_index, label_smoothing, reduction), the upstream gradient of its
+    loss, and, for ``"mean"``, on every target (the weighted count divides) and the batch size."""
+    if len(args) != 2 or set(kwargs) - _CE_OPTIONS:
+        return None
+    x, target = (np.asarray(a) for a in args)
+    if x.ndim != 2 or target.ndim not in (1, 2) or target.shape[0] != x.shape[0]:
+        return None  # (rows, classes) only: other layouts are keyed by the whole call
+    reduction = kwargs.get("reduction", "mean")
+    weight = kwargs.get("weight")
+    options = (x.dtype.str, target.dtype.str, x.shape, reduction, repr(kwargs.get("ignore_index", -100)),
+               repr(kwargs.get("label_smoothing", 0.0)),
+               None if weight is None else (np.asarray(weight).dtype.str, np.asarray(weight).tobytes()),
+               target.tobytes() if reduction == "mean" else None)
+    g = kwargs.get("grad_output")
+    if g is None:
+        g_rows = [None] * x.shape[0]
+    else:
+        g = np.asarray(g)
+        g_rows = [(g.dtype.str, v) for v in _bits(np.broadcast_to(g, (x.shape[0],) if reduction == "none" else ())
+                                                     ).tolist()] * (1 if reduction == "none" else x.shape[0])
+    rows = [r.tobytes() for r in np.ascontiguousarray(x)]
+    targets = [t.tobytes() for t in np.ascontiguousarray(target).reshape(x.shape[0], -1)]
+    return [(options, row, t, g_row, j) for row, t, g_row in zip(rows, targets, g_rows) for j in range(x.shape[1])]
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    """The bit patterns of a float array, flat (equal bits, equal value: -0.0 and 0.0 told apart)."""
+    return np.ascontiguousarray(a).reshape(-1).view(np.dtype(f"u{a.dtype.itemsize}"))
 
 
 def call_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, ...]:
@@ -255,7 +337,7 @@ def _enclosure_errors(g: np.ndarray, enc: Enclosure, fmt: Format) -> tuple[np.nd
     NaN 0.  A non-finite ``hi`` is such an exact value only where ``rad = 0``;
     elsewhere it states nothing (the bound is infinite).
     """
-    hi, lo, rad, k = (np.broadcast_to(f, g.shape) for f in enc)
+    hi, lo, rad, k = (f if np.shape(f) == g.shape else np.broadcast_to(f, g.shape) for f in enc)
     live = np.isfinite(g) & np.isfinite(hi) & np.isfinite(lo)
     every = bool(live.all())
     with np.errstate(invalid="ignore", over="ignore"):  # inf - inf where not live (set below)

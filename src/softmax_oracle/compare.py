@@ -409,14 +409,14 @@ def exact_elements(function: str, indices: Any, *args: Any, grad: bool = False, 
     falls back to the rounded values for the whole output).
     """
     check_function(function)
-    from .exact import _BUILD  # the term builders of softmax_oracle.exact, shared
+    from .oracle._builders import BUILD  # the term builders of softmax_oracle.exact, shared
     from .formats import binary_format
     from .oracle._evaluate import _decide
     from .rounding import to_mpf
 
     exact_kwargs = {k: v for k, v in kwargs.items() if k != "dtype"}
     grad_output = exact_kwargs.pop("grad_output", None) if grad else None
-    terms = _BUILD[function](grad, grad_output, *args, **exact_kwargs)[0]
+    terms = BUILD[function](grad, grad_output, *args, **exact_kwargs)[0]
     return [to_mpf(v) for v in _decide(terms, binary_format(bits), [int(i) for i in indices])]
 
 

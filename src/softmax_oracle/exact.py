@@ -30,15 +30,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from .arguments import check_bits
-from .oracle._calls import pointwise_terms, row_terms
+from .oracle._builders import BUILD as _BUILD
 from .oracle._evaluate import exact_terms
-from .oracle._loss_calls import (
-    binary_cross_entropy_terms,
-    binary_cross_entropy_with_logits_terms,
-    cross_entropy_terms,
-    kl_div_terms,
-    nll_loss_terms,
-)
 
 __all__ = [
     "logsumexp",
@@ -58,29 +51,6 @@ __all__ = [
 
 def _exact(built, bits: int):
     return exact_terms(built[0], bits)
-
-
-# Term builders shared by the values and the gradients: (grad, grad_output, *args, **kwargs) -> (Terms, Format)
-_BUILD = {
-    "logsumexp": lambda grad, g, x, axis=-1: row_terms("logsumexp", x, axis, g, grad=grad),
-    "softmax": lambda grad, g, x, axis=-1: row_terms("softmax", x, axis, g, grad=grad),
-    "log_softmax": lambda grad, g, x, axis=-1: row_terms("log_softmax", x, axis, g, grad=grad),
-    "sigmoid": lambda grad, g, x: pointwise_terms("sigmoid", x, g, grad=grad),
-    "log_sigmoid": lambda grad, g, x: pointwise_terms("log_sigmoid", x, g, grad=grad),
-    "softplus": lambda grad, g, x: pointwise_terms("softplus", x, g, grad=grad),
-    "cross_entropy": lambda grad, g, input, target, weight=None, ignore_index=-100, reduction="mean",
-    label_smoothing=0.0: cross_entropy_terms(input, target, weight, ignore_index, reduction, label_smoothing,
-                                             grad=grad, grad_output=g),
-    "nll_loss": lambda grad, g, input, target, weight=None, ignore_index=-100, reduction="mean":
-    nll_loss_terms(input, target, weight, ignore_index, reduction, grad=grad, grad_output=g),
-    "kl_div": lambda grad, g, input, target, reduction="mean", log_target=False:
-    kl_div_terms(input, target, reduction, log_target, grad=grad, grad_output=g),
-    "binary_cross_entropy": lambda grad, g, input, target, weight=None, reduction="mean":
-    binary_cross_entropy_terms(input, target, weight, reduction, grad=grad, grad_output=g),
-    "binary_cross_entropy_with_logits": lambda grad, g, input, target, weight=None, reduction="mean",
-    pos_weight=None: binary_cross_entropy_with_logits_terms(input, target, weight, reduction, pos_weight,
-                                                            grad=grad, grad_output=g),
-}
 
 
 def _value(name: str, bits: Any, *args: Any, **kwargs: Any):

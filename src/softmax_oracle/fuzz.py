@@ -61,8 +61,8 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from .candidates import Implementation, resolve
-from ._fuzz_screen import (ELEMENTWISE, call_key, copies, fallback_possible, oracle_enclosed, oracle_rounded,
-                           oracle_table, oracle_values, scores_and_bounds, wrong_class)
+from ._fuzz_screen import (ELEMENTWISE, call_key, copies, element_keys, fallback_possible, oracle_enclosed,
+                           oracle_rounded, oracle_table, oracle_values, scores_and_bounds, wrong_class)
 from .compare import (ClassMismatch, Comparison, check_output, compare_output, exact_elements, exact_reference,
                       literal)
 from .errors import InvalidInput, OracleError
@@ -191,8 +191,11 @@ class _Tracker:
         # arguments -> (rounded, r64, whether r64 was asked for: False on the cheap path)
         self.oracle_cache: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray | None, bool]] = {}
         self.table: tuple[np.ndarray, np.ndarray] | tuple[()] | None = None  # () once found unavailable
-        # (arguments, candidate's output) -> {flat index: exact ULP error} of the elements _no_worse evaluated
-        self.exact_errors: dict[tuple[Any, ...], dict[int, float]] = {}
+        # element's key -> (rounding, MPFR bounds) of the small calls' elements (_fuzz_screen.element_keys)
+        self.element_store: dict[Any, Any] = {}
+        # (element's key, candidate's value bits) -> exact ULP error, of the elements _no_worse evaluated
+        # (_fuzz_screen.element_keys; (arguments, flat index) where there are none)
+        self.exact_errors: dict[tuple[Any, ...], float] = {}
 
     def run(self, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
         if self.max_seconds is not None and time.perf_counter() - self.start > self.max_seconds:
@@ -237,7 +240,9 @@ class _Tracker:
         if kept is None or (precise and not kept[2]):
             if len(self.oracle_cache) >= _CACHED:
                 self.oracle_cache.clear()
-            enclosed = oracle_enclosed(self.function, self.grad, args, kwargs, self.engine)
+            if len(self.element_store) >= _CACHED * 16:
+                self.element_store.clear()
+            enclosed = oracle_enclosed(self.function, self.grad, args, kwargs, self.engine, self.element_store)
             if enclosed is not None:  # precise in every format, at the cost of the format's own rounding
                 kept = (*enclosed, True)
             elif precise:
@@ -296,20 +301,25 @@ class _Tracker:
             return True
         if over.size > _PARTIAL or (fallback is not None and np.any(fallback.reshape(-1)[over] > self.best)):
             return False
-        # the same example comes back again and again, at the best error found (bound = error + radius)
-        key = (call_key(args, kwargs), got.dtype.str, got.shape, got.tobytes())
-        known = self.exact_errors.get(key, {})
-        todo = [int(i) for i in over if int(i) not in known]
+        # the worst element comes back again and again (Hypothesis mutates the rest of the example), at the
+        # best error found (its bound: that error plus the enclosure's radius): kept by element, or by example
+        flat = got.reshape(-1)
+        bits = flat.view(np.dtype(f"u{flat.dtype.itemsize}")).tolist()
+        elements = element_keys(self.function, self.grad, args, kwargs)
+        whole = call_key(args, kwargs) if elements is None else None
+        keys = [(elements[i] if whole is None else (whole, i), bits[i]) for i in over.tolist()]
+        todo = [i for i, key in zip(over.tolist(), keys) if key not in self.exact_errors]
         if todo:
             try:
                 values = exact_elements(self.function, todo, *args, grad=self.grad, **kwargs)
             except OracleError:  # e.g. beyond MPFR's range: compare decides, with its fallback
                 return False
-            errors = ulp_error(got.reshape(-1)[todo], np.array(values, dtype=object))
+            errors = np.asarray(ulp_error(flat[todo], np.array(values, dtype=object)), dtype=np.float64).reshape(-1)
             if len(self.exact_errors) >= _CACHED:
                 self.exact_errors.clear()
-            known = self.exact_errors[key] = {**known, **dict(zip(todo, np.asarray(errors, dtype=np.float64).tolist()))}
-        return all(known[int(i)] <= self.best for i in over)
+            where = dict(zip(over.tolist(), keys))
+            self.exact_errors.update(zip((where[i] for i in todo), errors.tolist()))
+        return all(self.exact_errors[key] <= self.best for key in keys)
 
     def _record(self, record: Comparison, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if record.wrong_class:

@@ -7,13 +7,13 @@ call in float64 (:mod:`softmax_oracle._fuzz_screen`).  The rounded values are
 those of the public functions, bit for bit: both ways below round every
 element correctly, and raise what the public function raises.
 
-* **Small calls** (at most :data:`SMALL_CALL` output elements; every
+* **Small calls** (at most :func:`small_call` output elements; every
   function, forward and gradient, every option): the MPFR/Ziv engine rounds
   each element (:func:`._ziv.decide_enclosed`) and the interval that decided
   it is the enclosure (:func:`_from_bounds`).  On the fuzzer's arrays (at
   most 16 elements) this is cheaper than the fast phase, whose cost is about
-  that of its NumPy calls whatever the size (``tools/bench_fuzz.py``), and
-  its enclosures are narrower (``fmt.precision + 32`` bits, then more).
+  that of its NumPy calls whatever the size, and its enclosures are
+  narrower (``fmt.precision + 32`` bits, then more).
 * **Larger calls**: the fast phase's own enclosures, where it keeps them: the
   forward row functions (logsumexp, softmax, log_softmax: a
   :class:`._fast_rows.RowPhase`) and the gradient of cross_entropy, class or
@@ -24,9 +24,7 @@ element correctly, and raise what the public function raises.
 
 from __future__ import annotations
 
-import inspect
 import math
-from functools import lru_cache
 from typing import Any, Sequence
 
 import gmpy2
@@ -34,93 +32,75 @@ import numpy as np
 from gmpy2 import mpfr, mpq
 
 from ..arguments import output_format
+from ..errors import InvalidInput
+from ..formats import Format
 from ..numerics.enclosure import UNKNOWN, Enclosure
 from ..rounding import to_array
-from ._calls import pointwise_terms, row_terms
+from ._builders import BUILD
 from ._counts import record
-from ._evaluate import Terms, _decide, round_terms
+from ._evaluate import Terms, _decide, check_engine, round_terms
 from ._fast_rows import GradientPhase, RowPhase
-from ._loss_calls import (
-    binary_cross_entropy_terms,
-    binary_cross_entropy_with_logits_terms,
-    cross_entropy_terms,
-    kl_div_terms,
-    nll_loss_terms,
-)
 
-__all__ = ["ENCLOSED", "SMALL_CALL", "rounded_and_enclosed"]
+__all__ = ["ENCLOSED", "SMALL_CALL", "small_call", "rounded_and_enclosed"]
 
 ENCLOSED = {False: ("logsumexp", "softmax", "log_softmax"), True: ("cross_entropy",)}
 """The functions (by ``grad``) whose fast phase keeps enclosures (calls above :data:`SMALL_CALL`)."""
 
 SMALL_CALL = 32
 """Calls with at most this many output elements are rounded by MPFR, element by element, with its
-enclosures.  Measured (``tools/bench_fuzz.py`` and a replay of its calls): on the fuzzer's calls of
-at most 16 elements, MPFR's rounding with enclosures costs 0.1 to 0.3 ms a call where the fast
-phase costs 0.2 to 0.7 ms (float64 and double-double calls the most); the fast phase's cost hardly
-grows with the size, MPFR's grows with each element, and they meet at a few dozen elements."""
+enclosures (12 for the forward row functions in float32, float16 and bfloat16: :func:`small_call`)."""
 
-_ROWS = ("logsumexp", "softmax", "log_softmax")
-_POINTWISE = ("sigmoid", "log_sigmoid", "softplus")
-_LOSSES = {  # builder and the public parameters it takes, in order
-    "cross_entropy": (cross_entropy_terms, ("input", "target", "weight", "ignore_index", "reduction",
-                                            "label_smoothing")),
-    "nll_loss": (nll_loss_terms, ("input", "target", "weight", "ignore_index", "reduction")),
-    "kl_div": (kl_div_terms, ("input", "target", "reduction", "log_target")),
-    "binary_cross_entropy": (binary_cross_entropy_terms, ("input", "target", "weight", "reduction")),
-    "binary_cross_entropy_with_logits": (binary_cross_entropy_with_logits_terms,
-                                         ("input", "target", "weight", "reduction", "pos_weight")),
-}
+_SMALL_NARROW_ROWS = 12
 
 
-@lru_cache(maxsize=None)
-def _signature(function: str, grad: bool) -> inspect.Signature:
-    """The signature of the public ``oracle[.grad].<function>`` (imported at call time: no import cycle)."""
-    from .. import oracle as forward
-    from . import grad as grad_module
+def small_call(function: str, grad: bool, fmt: Format) -> int:
+    """The most output elements for which MPFR's rounding is the cheaper way to enclosures.
 
-    return inspect.signature(getattr(grad_module if grad else forward, function))
-
-
-def _terms(function: str, grad: bool, a: dict[str, Any]):
-    """``(terms, fmt)`` of the call, built as the public function builds them."""
-    extra = {"grad": True, "grad_output": a["grad_output"]} if grad else {}
-    if function in _ROWS:
-        return row_terms(function, a["x"], a["axis"], **extra)
-    if function in _POINTWISE:
-        return pointwise_terms(function, a["x"], **extra)
-    builder, names = _LOSSES[function]
-    return builder(*(a[n] for n in names), **extra)
+    Measured here on the fuzzer's own calls (``tools/bench_fuzz.py``'s examples, replayed; mean ms per
+    call, MPFR against the fast phase's enclosures): MPFR costs about 0.05 ms plus 0.016 ms an element
+    (0.10 at 1-4 elements, 0.30 at 13-16); the fast phase a fixed 0.25 ms for the forward row functions
+    in the double tier (float32, bfloat16), 0.47 in the double-double tier (float64), 0.5 to 1.0 for
+    cross_entropy's gradient.  They meet near 12 elements, 26 and 30 to 45.
+    """
+    if not grad and function in ENCLOSED[False] and fmt.precision <= 24:
+        return _SMALL_NARROW_ROWS
+    return SMALL_CALL
 
 
-def rounded_and_enclosed(function: str, *args: Any, grad: bool = False, small_call: int | None = None,
-                         **kwargs: Any) -> tuple[np.ndarray, Enclosure] | None:
+def rounded_and_enclosed(function: str, *args: Any, grad: bool = False, limit: int | None = None,
+                         kept: tuple[dict, Sequence[Any]] | None = None, dtype: Any = None, engine: Any = "auto",
+                         grad_output: Any = None, **kwargs: Any) -> tuple[np.ndarray, Enclosure] | None:
     """``oracle[.grad].<function>(*args, **kwargs)`` and enclosures of the exact values, or None.
 
-    Returns ``(rounded, enclosure)``: the fields of the
+    Takes the arguments of the public function (``grad_output`` only with
+    ``grad=True``).  Returns ``(rounded, enclosure)``: the fields of the
     :class:`~softmax_oracle.numerics.enclosure.Enclosure` have the result's
     shape, ``rad`` is ``inf`` where nothing is stated (an element the fast
     phase leaves, see :meth:`._fast_rows.RowPhase.enclosed`; a value MPFR
     rounds from its logarithm).  None where the call has none
-    (``engine="mpfr"``, an empty call, a call above :data:`SMALL_CALL`
+    (``engine="mpfr"``, an empty call, a call above :func:`small_call`
     elements of a function outside :data:`ENCLOSED` or without a fast
     phase): the caller asks the public function instead.  Raises what the
-    public function raises (:class:`~softmax_oracle.errors.InvalidInput`
-    naming an unknown ``function``).  ``small_call`` overrides
-    :data:`SMALL_CALL` (0: the fast phase's enclosures at every size, as the
-    tests of those enclosures ask).
+    public function raises.  ``limit`` overrides :func:`small_call` (0: the
+    fast phase's enclosures at every size, as the tests of those enclosures
+    ask).  ``kept = (store, keys)``: on a small call, element ``i`` whose
+    ``keys[i]`` (a key of everything its exact value depends on, in this
+    output format, e.g. :func:`softmax_oracle._fuzz_screen.element_keys`)
+    is in ``store`` takes the rounding and bounds kept there, and the others
+    are kept in it.
     """
-    bound = _signature(function, grad).bind(*args, **kwargs)
-    bound.apply_defaults()
-    a = bound.arguments
-    if a.get("engine", "auto") != "auto":
+    if check_engine(engine) != "auto":
         return None
-    terms, fmt = _terms(function, grad, a)
-    out = output_format(a["dtype"], fmt)
+    if function not in BUILD:
+        raise InvalidInput(f"function must be one of {', '.join(map(repr, BUILD))}; got function={function!r}")
+    if grad_output is not None and not grad:
+        raise TypeError(f"{function}() got an unexpected keyword argument 'grad_output'")
+    terms, fmt = BUILD[function](grad, grad_output, *args, **kwargs)
+    out = output_format(dtype, fmt)
     if terms.size == 0:
         return None
-    if terms.size <= (SMALL_CALL if small_call is None else small_call):
-        return _small(terms, out)
+    if terms.size <= (small_call(function, grad, out) if limit is None else limit):
+        return _small(terms, out, kept)
     phase = terms.fast
     if function not in ENCLOSED[grad] or not isinstance(phase, (RowPhase, GradientPhase)):
         return None
@@ -131,9 +111,17 @@ def rounded_and_enclosed(function: str, *args: Any, grad: bool = False, small_ca
     return round_terms(terms, out, first=(values, decided)), enclosure
 
 
-def _small(terms: Terms, fmt) -> tuple[np.ndarray, Enclosure]:
-    """Every element rounded by MPFR, with the enclosure that decided it."""
-    pairs = _decide(terms, fmt, range(terms.size), enclosed=True)
+def _small(terms: Terms, fmt: Format, kept: tuple[dict, Sequence[Any]] | None = None
+           ) -> tuple[np.ndarray, Enclosure]:
+    """Every element rounded by MPFR, with the enclosure that decided it (see :func:`rounded_and_enclosed`)."""
+    if kept is None:
+        pairs = _decide(terms, fmt, range(terms.size), enclosed=True)
+    else:
+        store, keys = kept
+        pairs = [store.get(key) for key in keys]
+        todo = [i for i, pair in enumerate(pairs) if pair is None]
+        for i, pair in zip(todo, _decide(terms, fmt, todo, enclosed=True)):
+            pairs[i] = store[keys[i]] = pair
     record(terms.size, 0)
     values = to_array([rounded for rounded, _ in pairs], fmt, terms.shape)
     return values, _from_bounds([bounds for _, bounds in pairs], terms.shape)
