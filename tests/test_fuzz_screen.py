@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from softmax_oracle import fuzz
-from softmax_oracle._fuzz_screen import (element_keys, fallback_possible, narrow_midpoints, oracle_enclosed, oracle_table,
-                                         oracle_values, scores_and_bounds, wrong_class)
+from softmax_oracle._fuzz_screen import (element_keys, fallback_possible, narrow_midpoints, oracle_enclosed,
+                                         oracle_table, oracle_values, scores_and_bounds, wrong_class)
 from softmax_oracle.candidates import FUNCTIONS
 from softmax_oracle.compare import compare, reference
 from softmax_oracle.errors import OracleError

@@ -33,6 +33,8 @@ and reductions over such samples.  Probability targets and
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..formats import Format
@@ -243,10 +245,10 @@ def cross_entropy_phase(prob, label_smoothing: float, *, grad: bool, grad_output
         return None
     if prob.probabilities or label_smoothing != 0:
         return soft_targets_phase(prob, label_smoothing, grad=grad, grad_output=grad_output)
-    p = _Problem(prob)
-    return loss_phase(prob, p.reduction, lambda fmt, tier: _loss_values(p, fmt, tier),
-                      lambda fmt, tier: _gradient(p, grad_output, fmt, tier), grad=grad,
-                      enclosed=lambda fmt: _gradient(p, grad_output, fmt, enclose=True))
+    problem = lru_cache(maxsize=1)(lambda: _Problem(prob))  # on first use (MPFR alone needs none)
+    return loss_phase(prob, prob.reduction, lambda fmt, tier: _loss_values(problem(), fmt, tier),
+                      lambda fmt, tier: _gradient(problem(), grad_output, fmt, tier), grad=grad,
+                      enclosed=lambda fmt: _gradient(problem(), grad_output, fmt, enclose=True))
 
 
 # -- nll_loss: exact products -w_t x_t -------------------------------------------------------------------------
@@ -314,6 +316,6 @@ def nll_loss_phase(prob, *, grad: bool, grad_output: np.ndarray | None = None):
     double-word trees; the gradient is ``-F w_t`` at the target (``F`` of :func:`_factors`)."""
     if 0 in prob.input.shape:
         return None
-    p = _Problem(prob)
-    return loss_phase(prob, p.reduction, lambda fmt, tier: _nll_values(p, fmt),
-                      lambda fmt, tier: _nll_gradient(p, grad_output, fmt), grad=grad)
+    problem = lru_cache(maxsize=1)(lambda: _Problem(prob))  # built on first use
+    return loss_phase(prob, prob.reduction, lambda fmt, tier: _nll_values(problem(), fmt),
+                      lambda fmt, tier: _nll_gradient(problem(), grad_output, fmt), grad=grad)

@@ -53,6 +53,7 @@ ordinary, and coefficients whose sign or zeroness is not structural.
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import lru_cache
 
 import numpy as np
 
@@ -478,7 +479,7 @@ def soft_targets_phase(prob, label_smoothing: float, *, grad: bool, grad_output:
     (float64, the loss's shape) for the gradient.  Returns ``fast(fmt) ->
     (values, decided)`` in the output's layout.
     """
-    p = SoftProblem(prob, label_smoothing)
-    return loss_phase(prob, p.reduction, lambda fmt, tier: _loss_values(p, fmt, tier),
-                      lambda fmt, tier: _gradient(p, grad_output, fmt, tier), grad=grad,
-                      enclosed=lambda fmt: _gradient(p, grad_output, fmt, enclose=True))
+    problem = lru_cache(maxsize=1)(lambda: SoftProblem(prob, label_smoothing))  # on first use (MPFR alone needs none)
+    return loss_phase(prob, prob.reduction, lambda fmt, tier: _loss_values(problem(), fmt, tier),
+                      lambda fmt, tier: _gradient(problem(), grad_output, fmt, tier), grad=grad,
+                      enclosed=lambda fmt: _gradient(problem(), grad_output, fmt, enclose=True))
