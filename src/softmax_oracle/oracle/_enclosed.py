@@ -44,7 +44,7 @@ from ._fast_rows import GradientPhase, RowPhase
 __all__ = ["ENCLOSED", "SMALL_CALL", "small_call", "rounded_and_enclosed"]
 
 ENCLOSED = {False: ("logsumexp", "softmax", "log_softmax"), True: ("cross_entropy",)}
-"""The functions (by ``grad``) whose fast phase keeps enclosures (calls above :data:`SMALL_CALL`)."""
+"""The functions (by ``grad``) whose fast phase keeps enclosures (for calls above :func:`small_call`)."""
 
 SMALL_CALL = 32
 """Calls with at most this many output elements are rounded by MPFR, element by element, with its
