@@ -238,6 +238,21 @@ def test_a_non_finite_centre_is_exact_only_with_a_zero_radius():
     assert bounds[0] == 0 and bounds[1] == np.inf  # an exact -inf; an overflowed bound states nothing
 
 
+@pytest.mark.parametrize("function, x", [
+    ("softmax", np.array([[0.0, -1000.0]])),  # exp(-1000) ~ 2**-1443: the scaled centre
+    ("logsumexp", np.array([[1e308, 1e308]])),  # 1e308 + log 2 >= 2**1000: scaled too
+    ("log_softmax", np.array([[0.0, -1e-300]])),  # -log(1 + exp(-1e-300)) = -log 2 - ...: the plain centre
+])
+def test_mpfr_enclosures_far_from_one(function, x):
+    rounded, (hi, lo, rad, k) = rounded_and_enclosed(function, x)
+    exact = np.asarray(reference(function, x).exact, dtype=object).reshape(-1)
+    for value, h, l, r, e in zip(exact, hi.reshape(-1), lo.reshape(-1), rad.reshape(-1), np.reshape(k, -1)):
+        unit = Fraction(2) ** int(e)
+        assert 0 < r < 2.0**-80 * max(abs(h), 0.5) or r == 0
+        assert abs(_exact_fraction(value) - unit * (Fraction(h) + Fraction(l))) <= unit * Fraction(r) + \
+            abs(_exact_fraction(value)) / 2**199
+
+
 def test_an_enclosure_bounds_a_subnormal_float64_result():
     # softmax([0, -740]): exp(-740) ~ 4.2e-322, a float64 subnormal; the lean bound's absolute floor
     # (2**-1070, 16 steps of 2**-1074) makes the fast phase's bound loose there, never wrong
@@ -274,6 +289,9 @@ def test_element_keys_name_what_an_element_depends_on():
     assert signed[0] == signed[2] != signed[1]  # bit patterns: -0.0 is not 0.0
     assert element_keys("softmax", False, (x,), {"axis": 0}) is None  # another axis
     assert element_keys("cross_entropy", False, (x, np.array([0, 1, 2])), {}) is None  # a loss
+    # arguments the oracle refuses have none (the oracle says what is wrong with them)
+    assert element_keys("softmax", True, (x,), {"grad_output": np.ones(5)}) is None
+    assert element_keys("cross_entropy", True, (x, np.array([0, 1, 2])), {"grad_output": np.ones(3)}) is None
     assert element_keys("softmax", False, (x.astype(np.float64),), {})[0] != element_keys("softmax", False, (x,), {})[0]
     # equal keys, equal exact values
     a, b = (np.array([[5.0, -3.5]]), np.array([[5.0, -3.5], [7.0, 1.0]]))

@@ -180,6 +180,13 @@ def element_keys(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[
     Hypothesis mutation that leaves the worst element alone is not measured
     again.  Other calls (the other losses, another axis) are None.
     """
+    try:  # arguments the oracle will refuse (a grad_output that does not broadcast...) have no keys
+        return _element_keys(function, grad, args, kwargs)
+    except (ValueError, TypeError):
+        return None
+
+
+def _element_keys(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
     if function == "cross_entropy" and grad:
         return _cross_entropy_grad_keys(args, kwargs)
     if not args or not isinstance(args[0], np.ndarray) or args[0].ndim == 0 or len(args) > 1:
