@@ -16,7 +16,8 @@ with candidate value ``y``, exact value ``x`` and ``e = ulp_error(y, x)``:
   climbs as it did without enclosures), the bound adds the radius over the
   least ULP of the interval (:func:`_enclosure_errors`).  Elements the fast phase states nothing about
   (``rad = inf``) get an infinite bound, so they are evaluated exactly
-  (once: the search keeps the exact errors of an example it has seen).
+  (once: the search keeps the exact errors it measured by
+  :func:`element_keys`).
 
 * **float32, float16, bfloat16 targets.**  The oracle is called once with
   ``dtype=float64``, giving ``r = RN64(x)``.  The target's correctly rounded
@@ -165,7 +166,7 @@ def oracle_table(function: str, grad: bool, fmt: Format, engine: str) -> tuple[n
     return None if r64 is None else (rounded, r64)
 
 
-ROWS = ("logsumexp", "softmax", "log_softmax")
+_ROWS = ("logsumexp", "softmax", "log_softmax")
 
 
 def element_keys(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Any] | None:
@@ -200,7 +201,7 @@ def _element_keys(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict
         xs = _bits(x).tolist()
         gs = [None] * len(xs) if g is None else _bits(np.broadcast_to(g, x.shape)).tolist()
         return [(dtypes, xi, gi) for xi, gi in zip(xs, gs)]
-    if function not in ROWS:
+    if function not in _ROWS:
         return None
     n = x.shape[-1]
     rows = [r.tobytes() for r in np.ascontiguousarray(x).reshape(-1, n)]

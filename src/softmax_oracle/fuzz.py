@@ -307,8 +307,9 @@ class _Tracker:
         bits = flat.view(np.dtype(f"u{flat.dtype.itemsize}")).tolist()
         elements = element_keys(self.function, self.grad, args, kwargs)
         whole = call_key(args, kwargs) if elements is None else None
-        keys = [(elements[i] if whole is None else (whole, i), bits[i]) for i in over.tolist()]
-        todo = [i for i, key in zip(over.tolist(), keys) if key not in self.exact_errors]
+        keys = {i: (elements[i] if whole is None else (whole, i), bits[i]) for i in over.tolist()}
+        known = {i: self.exact_errors.get(key) for i, key in keys.items()}
+        todo = [i for i, error in known.items() if error is None]
         if todo:
             try:
                 values = exact_elements(self.function, todo, *args, grad=self.grad, **kwargs)
@@ -317,9 +318,9 @@ class _Tracker:
             errors = np.asarray(ulp_error(flat[todo], np.array(values, dtype=object)), dtype=np.float64).reshape(-1)
             if len(self.exact_errors) >= _CACHED:
                 self.exact_errors.clear()
-            where = dict(zip(over.tolist(), keys))
-            self.exact_errors.update(zip((where[i] for i in todo), errors.tolist()))
-        return all(self.exact_errors[key] <= self.best for key in keys)
+            for i, error in zip(todo, errors.tolist()):
+                known[i] = self.exact_errors[keys[i]] = error
+        return all(error <= self.best for error in known.values())
 
     def _record(self, record: Comparison, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         if record.wrong_class:
