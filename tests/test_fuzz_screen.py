@@ -446,6 +446,16 @@ def test_the_screened_search_reports_what_comparing_every_example_reports(monkey
     assert exact_calls < result.examples_run  # the screen spared some exact comparisons
 
 
+@pytest.mark.parametrize("candidate, function, dtype, grad", [("numpy-stable", "sigmoid", "float16", False),
+                                                             ("numpy-accurate", "softmax", "float32", False),
+                                                             ("numpy-accurate", "cross_entropy", "float32", True)])
+def test_the_kept_answers_may_fill_up(monkeypatch, candidate, function, dtype, grad):
+    # kept oracle answers, MPFR roundings and exact errors are cleared when full: nothing lost but time
+    monkeypatch.setattr(fuzz, "_CACHED", 2)
+    result, shadow, _ = _search_with_shadow(monkeypatch, candidate, function, dtype, grad=grad, max_examples=150)
+    _assert_same(result, shadow)
+
+
 def test_a_correctly_rounded_candidate_is_screened_in_a_narrow_format(monkeypatch):
     import softmax_oracle.oracle as oracle
 
