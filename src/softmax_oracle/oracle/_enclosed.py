@@ -10,7 +10,7 @@ element correctly, and raise what the public function raises.
 * **Small calls** (at most :func:`small_call` output elements; every
   function, forward and gradient, every option): the MPFR/Ziv engine rounds
   each element (:func:`._ziv.decide_enclosed`) and the interval that decided
-  it is the enclosure (:func:`_from_bounds`).  On the fuzzer's arrays (at
+  it is the enclosure (:func:`_enclosure`).  On the fuzzer's arrays (at
   most 16 elements) this is cheaper than the fast phase, whose cost is about
   that of its NumPy calls whatever the size, and its enclosures are
   narrower (``fmt.precision + 32`` bits, then more).
@@ -35,7 +35,7 @@ from ..arguments import output_format
 from ..errors import InvalidInput
 from ..formats import Format
 from ..numerics.enclosure import UNKNOWN, Enclosure
-from ..rounding import to_array
+from ..rounding import to_bits
 from ._builders import BUILD
 from ._counts import record
 from ._evaluate import Terms, _decide, check_engine, round_terms
@@ -113,18 +113,30 @@ def rounded_and_enclosed(function: str, *args: Any, grad: bool = False, limit: i
 
 def _small(terms: Terms, fmt: Format, kept: tuple[dict, Sequence[Any]] | None = None
            ) -> tuple[np.ndarray, Enclosure]:
-    """Every element rounded by MPFR, with the enclosure that decided it (see :func:`rounded_and_enclosed`)."""
+    """Every element rounded by MPFR, with the enclosure that decided it (see :func:`rounded_and_enclosed`).
+
+    Each element becomes ``(bits, hi, lo, rad, exp)``: its rounding's bit pattern in ``fmt`` and its
+    enclosure (:func:`_enclosure`); the store of ``kept`` holds these.
+    """
     if kept is None:
-        pairs = _decide(terms, fmt, range(terms.size), enclosed=True)
+        items = [_item(pair, fmt) for pair in _decide(terms, fmt, range(terms.size), enclosed=True)]
     else:
         store, keys = kept
-        pairs = [store.get(key) for key in keys]
-        todo = [i for i, pair in enumerate(pairs) if pair is None]
+        items = [store.get(key) for key in keys]
+        todo = [i for i, item in enumerate(items) if item is None]
         for i, pair in zip(todo, _decide(terms, fmt, todo, enclosed=True)):
-            pairs[i] = store[keys[i]] = pair
+            items[i] = store[keys[i]] = _item(pair, fmt)
     record(terms.size, 0)
-    values = to_array([rounded for rounded, _ in pairs], fmt, terms.shape)
-    return values, _from_bounds([bounds for _, bounds in pairs], terms.shape)
+    bits, hi, lo, rad, exp = zip(*items) if items else ((),) * 5
+    shape = terms.shape
+    values = np.array(bits, dtype=fmt.uint_dtype).view(fmt.dtype).reshape(shape)
+    fields = (np.array(v, dtype=t).reshape(shape) for v, t in zip((hi, lo, rad, exp), (np.float64,) * 3 + (np.int64,)))
+    return values, Enclosure(*fields)
+
+
+def _item(pair: tuple[Any, Any], fmt: Format) -> tuple[int, float, float, float, int]:
+    rounded, bounds = pair
+    return (to_bits(rounded, fmt), *_enclosure(bounds))
 
 
 _CENTRE = gmpy2.context(precision=106)  # the double-word centre: exact in hi + lo
@@ -133,8 +145,8 @@ _UP = gmpy2.context(precision=53, round=gmpy2.RoundUp)
 _ZERO = mpfr(0)
 
 
-def _from_bounds(bounds: Sequence[tuple[Any, Any] | None], shape: tuple[int, ...]) -> Enclosure:
-    """:func:`._ziv.decide_enclosed`'s bounds as an :class:`Enclosure` of ``shape``.
+def _enclosure(bounds: tuple[Any, Any] | None) -> tuple[float, float, float, int]:
+    """:func:`._ziv.decide_enclosed`'s bounds as the fields ``(hi, lo, rad, exp)`` of an :class:`Enclosure`.
 
     For an MPFR interval ``lo < x < hi`` (Ziv's; an infinite end is unknown):
     the centre ``c = lo`` and ``rad >= hi - lo`` (rounded up).  Where
@@ -152,49 +164,36 @@ def _from_bounds(bounds: Sequence[tuple[Any, Any] | None], shape: tuple[int, ...
     exact: ``hi`` is the value, ``rad = 0``; ``None`` is unknown
     (``rad = inf``).
     """
-    n = len(bounds)
-    hi = np.zeros(n)
-    lo = np.zeros(n)
-    rad = np.zeros(n)
-    exp = np.zeros(n, dtype=np.int64)
-    for i, b in enumerate(bounds):
-        if b is None:
-            rad[i] = UNKNOWN
-            continue
-        low, high = b
-        if isinstance(low, float):  # NaN, an infinity or a signed zero, exactly
-            hi[i] = low
-            continue
-        if isinstance(low, mpfr) and not (low.is_finite() and high.is_finite()):  # an MPFR overflow
-            rad[i] = UNKNOWN
-            continue
-        if low != high and low != 0 and -900 < gmpy2.get_exp(low) <= 1000:
-            h = float(_NEAR.plus(low))
-            hi[i], lo[i] = h, float(_NEAR.sub(low, h))
-            r = _UP.sub(high, low)
-            radius = float(r)
-            if radius < r:
-                radius = math.nextafter(radius, math.inf)
-            rad[i] = (radius + 2.0**-104 * abs(h) + 2.0**-1072) * (1 + 2.0**-50)
-            continue
-        if low == high:  # an exact rational (mpq) or a point
-            if low == 0:
-                continue
-            c = _CENTRE.add(_ZERO, low)  # an mpfr (mpq + mpq would stay an mpq)
-            # exactly, then rounded up by an addition (gmpy2's sub with an mpq rounds it first, see
-            # _interval.Precision.scale)
-            r = _UP.add(_ZERO, abs(mpq(low) - mpq(c)))
-        else:
-            c = _CENTRE.div_2exp(_CENTRE.add(low, high), 1)
-            r = max(_UP.sub(high, c), _UP.sub(c, low), _ZERO)
-        e = 0
-        if c != 0:
-            mant, ex = c.as_mantissa_exp()
-            e = int(ex) + int(mant).bit_length()
-            c = _CENTRE.mul_2exp(c, -e)
-        r = _UP.mul_2exp(r, -e)
-        h = float(_NEAR.plus(c))
-        hi[i], lo[i], exp[i] = h, float(_NEAR.sub(c, h)), e
+    if bounds is None:
+        return 0.0, 0.0, UNKNOWN, 0
+    low, high = bounds
+    if isinstance(low, float):  # NaN, an infinity or a signed zero, exactly
+        return low, 0.0, 0.0, 0
+    if isinstance(low, mpfr) and not (low.is_finite() and high.is_finite()):  # an MPFR overflow
+        return 0.0, 0.0, UNKNOWN, 0
+    if low != high and low != 0 and -900 < gmpy2.get_exp(low) <= 1000:
+        h = float(_NEAR.plus(low))
+        r = _UP.sub(high, low)
         radius = float(r)
-        rad[i] = radius if radius >= r else math.nextafter(radius, math.inf)
-    return Enclosure(hi.reshape(shape), lo.reshape(shape), rad.reshape(shape), exp.reshape(shape))
+        if radius < r:
+            radius = math.nextafter(radius, math.inf)
+        return h, float(_NEAR.sub(low, h)), (radius + 2.0**-104 * abs(h) + 2.0**-1072) * (1 + 2.0**-50), 0
+    if low == high:  # an exact rational (mpq) or a point
+        if low == 0:
+            return 0.0, 0.0, 0.0, 0
+        c = _CENTRE.add(_ZERO, low)  # an mpfr (mpq + mpq would stay an mpq)
+        # exactly, then rounded up by an addition (gmpy2's sub with an mpq rounds it first, see
+        # _interval.Precision.scale)
+        r = _UP.add(_ZERO, abs(mpq(low) - mpq(c)))
+    else:
+        c = _CENTRE.div_2exp(_CENTRE.add(low, high), 1)
+        r = max(_UP.sub(high, c), _UP.sub(c, low), _ZERO)
+    e = 0
+    if c != 0:
+        mant, ex = c.as_mantissa_exp()
+        e = int(ex) + int(mant).bit_length()
+        c = _CENTRE.mul_2exp(c, -e)
+    r = _UP.mul_2exp(r, -e)
+    h = float(_NEAR.plus(c))
+    radius = float(r)
+    return h, float(_NEAR.sub(c, h)), radius if radius >= r else math.nextafter(radius, math.inf), e
