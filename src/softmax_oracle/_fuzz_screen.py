@@ -85,8 +85,8 @@ from .numerics.eft import two_sum
 from .numerics.enclosure import Enclosure
 from .ulp import ulp_distance
 
-__all__ = ["oracle_values", "oracle_rounded", "oracle_enclosed", "oracle_table", "call_key", "element_keys", "copies",
-           "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
+__all__ = ["oracle_values", "oracle_rounded", "oracle_enclosed", "oracle_table", "call_key", "element_keys",
+           "bit_patterns", "copies", "narrow_midpoints", "wrong_class", "scores_and_bounds", "fallback_possible"]
 
 _SLACK = 1 + 2.0**-50  # relative slack of the float64 bounds
 _SAFE_MAGNITUDE = 2.0**26  # finite inputs below this keep every exact value within MPFR's exponent range
@@ -198,8 +198,8 @@ def _element_keys(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict
     g = np.asarray(kwargs["grad_output"]) if grad and kwargs.get("grad_output") is not None else None
     dtypes = (x.dtype.str, None if g is None else g.dtype.str)
     if function in ELEMENTWISE:
-        xs = _bits(x).tolist()
-        gs = [None] * len(xs) if g is None else _bits(np.broadcast_to(g, x.shape)).tolist()
+        xs = bit_patterns(x).tolist()
+        gs = [None] * len(xs) if g is None else bit_patterns(np.broadcast_to(g, x.shape)).tolist()
         return [(dtypes, xi, gi) for xi, gi in zip(xs, gs)]
     if function not in _ROWS:
         return None
@@ -209,7 +209,7 @@ def _element_keys(function: str, grad: bool, args: tuple[Any, ...], kwargs: dict
     if g is None:
         g_rows = [None] * len(rows)
     elif reduced:
-        g_rows = _bits(np.broadcast_to(g, x.shape[:-1])).tolist()
+        g_rows = bit_patterns(np.broadcast_to(g, x.shape[:-1])).tolist()
     else:
         g_rows = [r.tobytes() for r in np.ascontiguousarray(np.broadcast_to(g, x.shape)).reshape(-1, n)]
     if reduced and not grad:
@@ -240,14 +240,14 @@ def _cross_entropy_grad_keys(args: tuple[Any, ...], kwargs: dict[str, Any]) -> l
         g_rows = [None] * x.shape[0]
     else:
         g = np.asarray(g)
-        g_rows = [(g.dtype.str, v) for v in _bits(np.broadcast_to(g, (x.shape[0],) if reduction == "none" else ())
-                                                     ).tolist()] * (1 if reduction == "none" else x.shape[0])
+        per_loss = bit_patterns(np.broadcast_to(g, (x.shape[0],) if reduction == "none" else ())).tolist()
+        g_rows = [(g.dtype.str, v) for v in per_loss] * (1 if reduction == "none" else x.shape[0])
     rows = [r.tobytes() for r in np.ascontiguousarray(x)]
     targets = [t.tobytes() for t in np.ascontiguousarray(target).reshape(x.shape[0], -1)]
     return [(options, row, t, g_row, j) for row, t, g_row in zip(rows, targets, g_rows) for j in range(x.shape[1])]
 
 
-def _bits(a: np.ndarray) -> np.ndarray:
+def bit_patterns(a: np.ndarray) -> np.ndarray:
     """The bit patterns of a float array, flat (equal bits, equal value: -0.0 and 0.0 told apart)."""
     return np.ascontiguousarray(a).reshape(-1).view(np.dtype(f"u{a.dtype.itemsize}"))
 

@@ -61,8 +61,8 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
 from .candidates import Implementation, resolve
-from ._fuzz_screen import (ELEMENTWISE, call_key, copies, element_keys, fallback_possible, oracle_enclosed,
-                           oracle_rounded, oracle_table, oracle_values, scores_and_bounds, wrong_class)
+from ._fuzz_screen import (ELEMENTWISE, bit_patterns, call_key, copies, element_keys, fallback_possible,
+                           oracle_enclosed, oracle_rounded, oracle_table, oracle_values, scores_and_bounds, wrong_class)
 from .compare import (ClassMismatch, Comparison, check_output, compare_output, exact_elements, exact_reference,
                       literal)
 from .errors import InvalidInput, OracleError
@@ -304,7 +304,7 @@ class _Tracker:
         # the worst element comes back again and again (Hypothesis mutates the rest of the example), at the
         # best error found (its bound: that error plus the enclosure's radius): kept by element, or by example
         flat = got.reshape(-1)
-        bits = flat.view(np.dtype(f"u{flat.dtype.itemsize}")).tolist()
+        bits = bit_patterns(flat).tolist()
         elements = element_keys(self.function, self.grad, args, kwargs)
         whole = call_key(args, kwargs) if elements is None else None
         keys = {i: (elements[i] if whole is None else (whole, i), bits[i]) for i in over.tolist()}
