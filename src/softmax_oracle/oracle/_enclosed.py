@@ -56,11 +56,12 @@ _SMALL_NARROW_ROWS = 12
 def small_call(function: str, grad: bool, fmt: Format) -> int:
     """The most output elements for which MPFR's rounding is the cheaper way to enclosures.
 
-    Measured here on the fuzzer's own calls (``tools/bench_fuzz.py``'s examples, replayed; mean ms per
-    call, MPFR against the fast phase's enclosures): MPFR costs about 0.05 ms plus 0.016 ms an element
-    (0.10 at 1-4 elements, 0.30 at 13-16); the fast phase a fixed 0.25 ms for the forward row functions
-    in the double tier (float32, bfloat16), 0.47 in the double-double tier (float64), 0.5 to 1.0 for
-    cross_entropy's gradient.  They meet near 12 elements, 26 and 30 to 45.
+    Measured by ``python tools/bench_enclosed.py`` (the fuzzer's own calls replayed; mean ms per call,
+    MPFR against the fast phase's enclosures): MPFR costs about 0.05 ms plus 0.015 ms an element
+    (0.06 to 0.12 at 1-4 elements, 0.24 to 0.37 at 13-16); the fast phase about 0.23 ms whatever the
+    size for the forward row functions in the double tier (float32, bfloat16), 0.4 to 0.5 in the
+    double-double tier (float64), 0.5 to 0.85 for cross_entropy's gradient.  They meet near 12
+    elements, 25 and 30 to 50.
     """
     if not grad and function in ENCLOSED[False] and fmt.precision <= 24:
         return _SMALL_NARROW_ROWS
