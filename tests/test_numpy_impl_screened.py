@@ -1,9 +1,9 @@
 """The accurate tier's extended-precision first pass of the gradients (``numpy_impl._screened_gradients``).
 
 What it must do: answer exactly what the scaled double-double path answers, except where that path
-is not correctly rounded (float64 subnormal results, within 1 ULP there): then the oracle's answer;
-decide almost every element of ordinary inputs without that path; and decide the exact cases (zeros,
-midpoints from inputs with few bits) correctly.
+is not correctly rounded (float64 subnormal results, within 1 ULP there; a midpoint plus a term below
+its precision): then the oracle's answer; decide almost every element of ordinary inputs without that
+path; and decide the exact cases (zeros, midpoints from inputs with few bits) correctly.
 """
 
 from __future__ import annotations
@@ -48,8 +48,6 @@ def _check(monkeypatch, fn, *args, **kw):
     if not _same(first, alone):
         right = getattr(oracle.grad, fn)(*args, **kw)
         assert _same(first, right), (fn, args, kw, first, alone, right)
-        differ = np.asarray(first, dtype=np.float64) != np.asarray(alone, dtype=np.float64)
-        assert first.dtype == np.float64 and (np.abs(np.asarray(alone)[differ]) < 2.0**-1022).all()
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
@@ -176,3 +174,58 @@ def test_mean_over_huge_weights(monkeypatch):
     for w in ([1e308, 1e308, 1e308], [1e308, -1e308, 5.0], [1e308, -1e308, 0.0]):
         _check(monkeypatch, "cross_entropy", x, np.array([0, 1]), weight=np.array(w))
     assert np.isnan(accurate.grad.cross_entropy(x, np.array([0, 1]), weight=np.array([1e308, -1e308, 0.0]))).all()
+
+
+def test_rows_dominated_by_their_maximum_round_their_midpoints(monkeypatch):
+    """Other terms below exp(-80): the gradient is a rational R (label smoothing's -F eps, F (A - C a_m)
+    at the maximum) plus a term of known sign below 2**-100 |R|.  Here R = 3 fl(0.05) / 8 at the
+    maximum, a float64 midpoint: the double-double path gave the upper neighbour (the fuzzer found it),
+    the exact value lies just below.  Fractions decide it, without that path."""
+    rows = _count_double_double(monkeypatch)
+    x = np.array([[-77.28646896559736, -23.921481696899605, 6.754297930794209, -12.614102354044341],
+                  [-6.914872910962572, -97.75687433515532, -97.75687433515532, -86.65288058101363]])
+    got = accurate.grad.cross_entropy(x, np.array([1, 0]), label_smoothing=0.05)
+    assert _same(got, oracle.grad.cross_entropy(x, np.array([1, 0]), label_smoothing=0.05))
+    assert got[1, 0] == 0.01875 == np.nextafter(3 * 0.05 / 8, 0)  # R: halfway between these two
+    assert rows[0] == 0
+
+
+def test_zero_coefficients_beside_a_dominant_maximum_round_to_signed_zero(monkeypatch):
+    """t = exp(-1.8e308) underflows in every pass: where C a_i = 0 the gradient F A t_i / T is a
+    positive number far below float64's subnormals (+0.0), which no interval around 0 decides; its
+    sign does, and the row's other elements (probability targets, weights, a mean) stay decided."""
+    rows = _count_double_double(monkeypatch)
+    x = np.array([[1.7976931348623155e308, -1.823596298800041e-320, 1.7573293887986218e-309, -4.150151425066471e-322,
+                   -4.2840065451913685e-313, 1.8285369552584535e-320, 1.2886714240477234e-319, 2.0056100827279562e-319]])
+    y = np.array([[0.1328125, 0.234375, 0.3203125, 0.046875, 0.0, 0.109375, 0.15625, 0.0]])
+    w = np.array([0.16450254882221949, 1.0, 6.501183147925225, 1.974967413627732, 0.5844902424790438,
+                  1.999986137104434, 0.07033779315666863, 10.558620608709028])
+    got = accurate.grad.cross_entropy(x, y, weight=w)
+    assert _same(got, oracle.grad.cross_entropy(x, y, weight=w))
+    assert got[0, 4] == 0 and not np.signbit(got[0, 4]) and got[0, 7] == 0 and not np.signbit(got[0, 7])
+    assert rows[0] == 0
+
+
+@pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
+def test_dominated_rows_are_correctly_rounded(monkeypatch, fmt):
+    """Rows of one logit with few bits and the others 80 to 130 below it or -inf, few-bit weights,
+    targets, smoothing and grad_output, every reduction: the oracle's answer, without the double-double
+    path (before the rational-plus-small-term rounding, 5 of 240 such calls were 1 ULP off)."""
+    rows = _count_double_double(monkeypatch)
+    rng = np.random.default_rng(11)
+    for _ in range(30):
+        n, c = int(rng.integers(1, 3)), int(rng.integers(2, 7))
+        x = -80 - rng.uniform(0, 50, (n, c))
+        x[rng.random((n, c)) < 0.2] = -np.inf
+        x[np.arange(n), rng.integers(0, c, n)] = rng.integers(-8, 8, n) / 4
+        x = round_to_format(x, fmt)
+        kw = dict(reduction=str(rng.choice(["mean", "sum", "none"])),
+                  label_smoothing=float(rng.choice([0.0, 0.05, 0.1, 0.25, 0.375])))
+        if rng.random() < 0.5:
+            kw["weight"] = rng.integers(1, 16, c) / 8
+        target = rng.integers(0, c, n) if rng.random() < 0.5 else round_to_format(rng.integers(0, 5, (n, c)) / 8, fmt)
+        if kw["reduction"] == "none" and rng.random() < 0.5:
+            kw["grad_output"] = round_to_format(rng.integers(-8, 8, n) / 4, fmt)
+        got = accurate.grad.cross_entropy(x, target, **kw)
+        assert _same(got, oracle.grad.cross_entropy(x, target, **kw)), (x, target, kw)
+    assert rows[0] == 0

@@ -1,10 +1,21 @@
 """cross_entropy gradients that are (nearly) rational, rounded with integer fractions.
 
-Three cases that the floating-point first pass (:mod:`._screened_gradients`) cannot decide and that
+Cases that the floating-point first pass (:mod:`._screened_gradients`) cannot decide and that
 fuzzing draws often, since its inputs have few significant bits:
 
-- at a ``-inf`` logit (``t = 0``) the gradient is the rational ``-F C a_i``;
-- at the only finite logit of a row (``p = 1``) it is ``F (A - C a_m)``;
+- a rational plus a small term of known sign (:func:`perturbed_values`).  In a row with maximum
+  ``m`` (``t_m = 1``, ``T = 1 + rest``) the gradient is exactly
+
+      ``v_i = -F C a_i + F A t_i / T``   (``i != m``)
+      ``v_m = F (A - C a_m) - F A rest / T``,
+
+  a rational ``R`` plus ``delta`` whose sign is that of ``F A`` (``-F A`` at ``m``) and whose magnitude
+  is at most ``|F A| t_i`` (``|F A| rest``), since ``T >= 1``.  At a ``-inf`` logit (``t = 0``) and at
+  the only finite logit of a row (``rest = 0``) ``delta`` is 0: the value is the rational.  In a row
+  dominated by its maximum ``delta`` is far below an ULP of ``R``, and when ``R`` is a midpoint (label
+  smoothing's ``-F eps w_i`` often is) no floating bound decides which side the value lies on, but its
+  sign does: ``R + delta`` rounds like ``R + 0*sign`` whenever that and ``R +- bound`` round alike
+  (rounding is monotonic);
 - in a row whose logits are all within ``2**-30`` of each other (``d = x - max``, tiny), ``p_i`` is
   ``1/n + (d_i - mean d) / n`` to first order, and the exact value is within
   ``R = |F| |A| 3.01 max|d|**2 / n`` of ``F (A (1/n + (d_i - mean d) / n) - C a_i)``: the softmax
@@ -27,7 +38,7 @@ import numpy as np
 from ..formats import Format
 from ..rounding import Rounded, round_fraction, to_array
 
-__all__ = ["masked_values", "near_equal_rows", "NEAR_EQUAL_SPREAD"]
+__all__ = ["perturbed_values", "near_equal_values", "NEAR_EQUAL_SPREAD"]
 
 NEAR_EQUAL_SPREAD = 2.0**-30  # rows whose max - min is at most this take the first-order expansion
 _MAX_ROWS = 64  # near-equal rows per call (~0.1 ms each for 8 classes)
@@ -57,22 +68,52 @@ class _Exact:
         return Fraction(float(self.cp.g[r])) / (self.den * self.c)
 
 
-def _rounded(q: Fraction, fmt: Format) -> Rounded:
-    return round_fraction(q.numerator, q.denominator, fmt)
+def _rounded(q: Fraction, fmt: Format, sticky: int = 0) -> Rounded:
+    return round_fraction(q.numerator, q.denominator, fmt, sticky=sticky)
 
 
-def masked_values(cp: Any, sel: np.ndarray, fmt: Format) -> np.ndarray:
-    """The exact gradient at the ``sel`` elements (each a ``-inf`` logit, or the only finite logit of
-    its row), rounded once (:func:`softmax_oracle.rounding.round_fraction`)."""
+def _sign(q: Fraction) -> int:
+    return (q > 0) - (q < 0)
+
+
+def _upper(v: Any) -> Fraction:
+    """A float64 or ``np.longdouble`` as an exact fraction."""
+    num, den = v.as_integer_ratio()
+    return Fraction(num, den)
+
+
+def perturbed_values(cp: Any, sel: np.ndarray, fmt: Format, t_upper: np.ndarray, rest_upper: np.ndarray,
+                     at_max: np.ndarray, dead: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, decided)`` at the ``sel`` elements (in the order of ``np.nonzero(sel)``): the exact
+    gradient ``R + delta`` (module docstring) rounded once where that decides it.
+
+    ``t_upper`` bounds ``t_i = exp(x_i - max)`` from above (2-D, float64 or ``np.longdouble``),
+    ``rest_upper`` bounds ``rest = sum_{i != m} t_i`` (a column); ``at_max`` marks the maximum ``m`` of
+    each row whose ``t`` is 1 exactly, ``dead`` the ``-inf`` logits.  An element is decided when
+    ``R + 0*sign(delta)`` and ``R + bound * sign(delta)`` round to the same value and sign: every value
+    in between does (:func:`softmax_oracle.rounding.round_fraction`'s ``sticky`` is the ``0*sign``).
+    """
     ex = _Exact(cp)
-    values = []
+    per_row: dict[int, tuple[list[Fraction], Fraction, Fraction]] = {}
+    values, decided = [], []
     for r, j in zip(*np.nonzero(sel)):
-        if cp.rows[r, j] == -np.inf:
-            exact = -ex.factor(r) * ex.scaled_a(r, j)
-        else:  # p_j = 1: F (A - C a_j)
-            exact = ex.factor(r) * sum((ex.scaled_a(r, k) for k in range(ex.c) if k != j), Fraction(0))
-        values.append(_rounded(exact, fmt))
-    return to_array(values, fmt, (len(values),))
+        if r not in per_row:
+            a = [ex.scaled_a(r, k) for k in range(ex.c)]
+            f = ex.factor(r)
+            per_row[r] = (a, f, f * sum(a, Fraction(0)))
+        a, f, fa = per_row[r]
+        if dead[r, j]:  # t = 0
+            exact, sign, bound = -f * a[j], 0, Fraction(0)
+        elif at_max[r, j]:
+            exact = fa - f * a[j]
+            sign = 0 if dead[r].sum() == ex.c - 1 else -_sign(fa)  # rest = 0 exactly: no delta
+            bound = abs(fa) * _upper(rest_upper[r, 0])
+        else:
+            exact, sign, bound = -f * a[j], _sign(fa), abs(fa) * _upper(t_upper[r, j])
+        low = _rounded(exact, fmt, sign)
+        values.append(low)
+        decided.append(sign == 0 or _rounded(exact + sign * bound, fmt) == low)
+    return to_array(values, fmt, (len(values),)), np.array(decided, dtype=bool)
 
 
 def _common_scale(*arrays: Any) -> int:
@@ -96,9 +137,10 @@ def _fixed(v: float, one: int) -> int:
     return num * (one // den)
 
 
-def near_equal_rows(cp: Any, rows: np.ndarray, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, decided)`` for the samples ``rows`` (indices) whose logits are all finite and within
-    :data:`NEAR_EQUAL_SPREAD`: the first-order value and its interval, rounded at both ends.
+def near_equal_values(cp: Any, sel: np.ndarray, fmt: Format) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, decided)`` at the ``sel`` elements (in the order of ``np.nonzero(sel)``), each in a row
+    whose logits are all finite and within :data:`NEAR_EQUAL_SPREAD`: the first-order value and its
+    interval, rounded at both ends (the rows after the first :data:`_MAX_ROWS` are left undecided).
 
     In integers over a common denominator (every input is ``X / B``, ``B`` a power of two, at most
     ``2**1074``): ``d_j = D_j / B``,
@@ -108,7 +150,7 @@ def near_equal_rows(cp: Any, rows: np.ndarray, fmt: Format) -> tuple[np.ndarray,
     """
     c = cp.rows.shape[1]
     terms = [cp.den] if cp.den_terms is None else cp.den_terms
-    picked = rows[:_MAX_ROWS]
+    picked = np.flatnonzero(sel.any(axis=-1))[:_MAX_ROWS]
     one = _common_scale(cp.rows[picked], cp.g[picked], cp.eps, terms,
                         *(v for v in (cp.weight, None if cp.probabilities is None else cp.probabilities[picked])
                           if v is not None))
@@ -116,9 +158,9 @@ def near_equal_rows(cp: Any, rows: np.ndarray, fmt: Format) -> tuple[np.ndarray,
     w = [one] * c if cp.weight is None else [_fixed(v, one) for v in cp.weight]
     den = sum(_fixed(v, one) for v in terms)
     q = abs(den) * c**3 * one**5 * 100
-    values = np.zeros((len(rows), c), dtype=fmt.dtype)
-    decided = np.zeros(len(rows), dtype=bool)
-    for k, r in enumerate(rows[:_MAX_ROWS]):
+    values: list[Rounded] = []
+    decided = []
+    for r in picked:
         x = [_fixed(v, one) for v in cp.rows[r]]
         m = max(x)
         d = [v - m for v in x]
@@ -130,11 +172,11 @@ def near_equal_rows(cp: Any, rows: np.ndarray, fmt: Format) -> tuple[np.ndarray,
         big_s, g, sum_d = sum(ka), _fixed(cp.g[r], one), sum(d)
         scale = (1 if den > 0 else -1) * g * one * 100
         radius = abs(g) * abs(big_s) * 301 * max(abs(v) for v in d) ** 2 * c  # 3.01 >= 3 e**(2 spread)
-        ends = []
-        for j in range(c):
+        for j in np.flatnonzero(sel[r]):
             v = scale * (big_s * (c * one + c * d[j] - sum_d) - ka[j] * one * c * c)
-            ends.append((round_fraction(v - radius, q, fmt), round_fraction(v + radius, q, fmt)))
-        if all(lo == hi for lo, hi in ends):
-            values[k] = to_array([lo for lo, _ in ends], fmt, (c,))
-            decided[k] = True
-    return values, decided
+            low = round_fraction(v - radius, q, fmt)
+            values.append(low)
+            decided.append(low == round_fraction(v + radius, q, fmt))
+    left = int(np.count_nonzero(sel)) - len(values)  # rows beyond _MAX_ROWS
+    return (to_array(values + [Rounded(False, 0, 0)] * left, fmt, (len(values) + left,)),
+            np.array(decided + [False] * left, dtype=bool))

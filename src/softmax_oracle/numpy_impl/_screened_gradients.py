@@ -28,10 +28,15 @@ or on a float64 subnormal (within 1 ULP there): this pass is the correctly round
 
 Exact cases, decided apart: rows of one element (0, ``+0.0`` as the double-double path gives, for
 softmax, log_softmax and cross_entropy; ``g`` for logsumexp); a ``-inf`` logit (``t = 0``: 0, or ``g_i``
-for log_softmax); softmax rows whose ``grad_output`` is constant over their finite logits (0); and for
-cross_entropy the rationals ``-F C a_i`` at a ``-inf`` logit and ``F (A - C a_m)`` at the only finite
-logit of a row, which are often midpoints when the inputs have few bits (fuzzing draws such inputs):
-rounded with integer fractions (:func:`softmax_oracle.rounding.round_fraction`).
+for log_softmax); softmax rows whose ``grad_output`` is constant over their finite logits (0).  For
+cross_entropy, the undecided elements that are nearly rational are rounded with integer fractions
+(:mod:`._rational_class_grad`, :func:`softmax_oracle.rounding.round_fraction`) before their row goes
+further: the rational ``-F C a_i`` (``F (A - C a_m)`` at the maximum) plus a term of known sign below
+``|F A| t_i`` (``|F A| rest``), which is 0 at a ``-inf`` logit and at a row's only finite logit and
+negligible in a row dominated by its maximum; and rows of near-equal logits.  Such values are often
+within that term of a midpoint when the inputs have few bits (fuzzing draws such inputs; label
+smoothing's ``-F eps w_i`` is one), where no floating bound decides them and the double-double path
+could land 1 ULP off.
 
 For float32, float16 and bfloat16 results the same pass runs first in float64 (``u = 2**-53``, SIMD:
 ~10x cheaper per element than x87), when every nonzero magnitude it multiplies (``g``, weights,
@@ -66,7 +71,7 @@ _LD = np.longdouble
 AVAILABLE = np.finfo(_LD).nmant >= 63
 _WIDEN = 1 + 2.0**-16  # rounding in the bounds themselves and the second-order terms
 _LONG_ROW = 32  # float64 outputs: longer rows skip the first pass (:func:`_worth_screening`)
-_MAX_FRACTIONS = 256  # undecided exact rationals rounded with integers (ties: a few bits in the inputs)
+_MAX_FRACTIONS = 256  # undecided nearly rational elements rounded with integers per pass (:func:`_screen`)
 _RANGE = 2.0**100  # float64 pass: nonzero |g|, |w|, |y|, eps, |den| within [1 / _RANGE, _RANGE]
 _QUIET = dict(invalid="ignore", divide="ignore", over="ignore", under="ignore")
 
@@ -210,17 +215,20 @@ def _decide(v: np.ndarray, e: np.ndarray, fmt: Format, exact: np.ndarray | None,
 
 
 def _screen(v: Bounded, fmt: Format, w: _Work, fallback: Callable[[np.ndarray], np.ndarray],
-            exact: np.ndarray | None = None, rational: np.ndarray | None = None,
-            resolve: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
-    """Round the decided rows; ``resolve(mask)`` rounds the undecided elements that are ``rational``
-    (in rows where no other element is undecided); ``fallback(mask)`` answers the other rows with an
-    undecided element."""
+            exact: np.ndarray | None = None, rational: Callable[[], np.ndarray] | None = None,
+            resolve: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+    """Round the decided rows; ``resolve(mask)`` tries the undecided elements that ``rational()`` marks
+    (nearly rational: :mod:`._rational_class_grad`) in rows where no other element is undecided, and
+    returns their values and which it decided; ``fallback(mask)`` answers the rows still undecided."""
     with np.errstate(**_QUIET):
         out, decided = _decide(v[0], v[1], fmt, exact, w)
-    if resolve is not None and not decided.all():
-        sel = ~decided & rational & ~(~decided & ~rational).any(axis=-1, keepdims=True)
+    if resolve is not None and rational is not None and not decided.all():
+        candidates = rational()
+        sel = ~decided & candidates & ~(~decided & ~candidates).any(axis=-1, keepdims=True)
         if 0 < np.count_nonzero(sel) <= _MAX_FRACTIONS:
-            out[sel] = resolve(sel)
+            values, ok = resolve(sel)
+            sel[sel] = ok
+            out[sel] = values[ok]
             decided = decided | sel
     redo = ~decided.all(axis=-1)
     if redo.any():
@@ -386,55 +394,76 @@ def class_grad(cp: ClassProblem, fmt: Format, precise: Callable[[np.ndarray], np
 
 
 def _class_pass(cp: ClassProblem, den: Bounded, fmt: Format, passes: list[_Work],
-                precise: Callable[[np.ndarray], np.ndarray], keep: np.ndarray | None = None,
-                near_tried: bool = False) -> np.ndarray:
-    """:func:`class_grad` of the samples ``keep`` (all: None) in ``passes[0]``; the rows it leaves
-    undecided by the near-equal expansion (once), then by the next pass, then by ``precise``."""
+                precise: Callable[[np.ndarray], np.ndarray], keep: np.ndarray | None = None) -> np.ndarray:
+    """:func:`class_grad` of the samples ``keep`` (all: None) in ``passes[0]``; the elements it leaves
+    undecided by integer fractions where they apply (:func:`_nearly_rational`), the rows still
+    undecided by the next pass, then by ``precise``."""
     keep = np.ones(len(cp.rows), dtype=bool) if keep is None else keep
     if not passes:
         return precise(keep)
     sub = cp.subset(keep)
-    w, c = passes[0], cp.rows.shape[1]
+    w = passes[0]
     with np.errstate(**_QUIET):
         sm = _terms(sub.rows, w)
         a = _coefficients(sub, w)
         minus = _div_total(_numerator(a, sm, w), sm, w)  # (C a_i T - A t_i) / T
-        v = _mul((-minus[0], minus[1]), _factor(sub, den, w), w)
+        factor = _factor(sub, den, w)
+        v = _mul((-minus[0], minus[1]), factor, w)
         # exact zeros (+0.0, as the double-double path): a -inf logit whose coefficient is 0, or no
         # coefficient at all in the row
         zero = (a[0] == 0) & (a[1] == 0)  # bound 0: no rounding (a negative target may round to 0)
         exact = (sm.dead & zero) | zero.all(axis=-1, keepdims=True)
-        # exact rationals, often midpoints when the inputs have few bits: -F C a_i at a -inf logit,
-        # F (A - C a_m) at the only finite logit of a row
-        rational = sm.dead | (sm.at_max & (sm.dead.sum(axis=-1, keepdims=True) == c - 1))
     where = np.flatnonzero(keep)
 
     def next_pass(redo: np.ndarray) -> np.ndarray:
         mask = np.zeros(len(cp.rows), dtype=bool)
         mask[where[redo]] = True
-        if near_tried:
-            return _class_pass(cp, den, fmt, passes[1:], precise, mask, True)
-        return _near_equal_then(cp, mask, fmt, lambda rest: _class_pass(cp, den, fmt, passes[1:], precise, rest, True))
+        return _class_pass(cp, den, fmt, passes[1:], precise, mask)
 
+    rational, resolve = _nearly_rational(sub, sm, a, factor, fmt, w)
     return _screen((np.where(exact, w.dtype(0.0), v[0]), v[1]), fmt, w, next_pass, exact=exact,
-                   rational=rational, resolve=lambda sel: rational_grad.masked_values(sub, sel, fmt))
+                   rational=rational, resolve=resolve)
 
 
-def _near_equal_then(cp: ClassProblem, keep: np.ndarray, fmt: Format,
-                     precise: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """The samples ``keep`` that a pass left undecided: rows of near-equal logits by their first-order
-    expansion in fractions (:func:`._rational_class_grad.near_equal_rows`), the rest by ``precise``."""
-    rows = cp.rows[keep]
-    with np.errstate(invalid="ignore", over="ignore"):  # -inf - -inf, 1e308 - -1e308: not near-equal
-        near = np.flatnonzero(keep)[(rows.max(axis=-1) - rows.min(axis=-1)) <= rational_grad.NEAR_EQUAL_SPREAD]
-    if not len(near):
-        return precise(keep)
-    out = np.empty((int(keep.sum()), cp.rows.shape[1]), dtype=fmt.dtype)
-    values, decided = rational_grad.near_equal_rows(cp, near, fmt)
-    position = np.searchsorted(np.flatnonzero(keep), near)
-    out[position[decided]] = values[decided]
-    rest = keep.copy()
-    rest[near[decided]] = False
-    if rest.any():
-        out[np.searchsorted(np.flatnonzero(keep), np.flatnonzero(rest))] = precise(rest)
-    return out
+def _nearly_rational(sub: ClassProblem, sm: _Terms, a: Bounded, factor: Bounded, fmt: Format, w: _Work
+                     ) -> tuple[Callable[[], np.ndarray], Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]]:
+    """``(candidates, resolve)`` for :func:`_screen`: which elements of a pass's samples
+    :mod:`._rational_class_grad` may decide, and the call that tries them.
+
+    Two kinds: a rational ``R`` (``-F C a_i``, ``F (A - C a_m)`` at the maximum), often a midpoint when
+    the inputs have few bits, plus a term of known sign below ``|F A| t_i`` (``|F A| rest`` at the
+    maximum), which is 0 at a ``-inf`` logit and at the only finite logit of a row and tiny in rows
+    dominated by their maximum (tried where it is below a quarter of ``R``'s ULP or of the format's
+    least subnormal: :func:`._rational_class_grad.perturbed_values`); and the elements of rows whose
+    logits are within :data:`._rational_class_grad.NEAR_EQUAL_SPREAD` of each other
+    (:func:`._rational_class_grad.near_equal_values`).
+    """
+    c = sub.rows.shape[1]
+    kept: dict[str, np.ndarray] = {}  # filled by candidates(), which _screen calls first
+
+    def candidates() -> np.ndarray:
+        with np.errstate(**_QUIET):
+            kept["t"] = t_upper = np.nextafter(sm.t[0] + (sm.t[1] * _WIDEN + w.tiny), np.inf)
+            kept["rest"] = rest_upper = np.nextafter(sm.rest[0] + (sm.rest[1] * _WIDEN + w.tiny), np.inf)
+            # -inf - -inf, 1e308 - -1e308: not near-equal
+            kept["near"] = near = (np.maximum.reduce(sub.rows, axis=-1) - np.minimum.reduce(sub.rows, axis=-1)
+                                   <= rational_grad.NEAR_EQUAL_SPREAD)[:, None]
+            big_a = _rsum(a[0])
+            r_approx = np.abs(factor[0] * np.where(sm.at_max, big_a - a[0], a[0]))
+            delta = np.abs(factor[0] * big_a) * np.where(sm.at_max, rest_upper, t_upper)
+            least = math.ldexp(1.0, fmt.emin - fmt.precision + 1) if fmt.bounded else 0.0
+            return (near | sm.dead | (sm.at_max & (sm.dead.sum(axis=-1, keepdims=True) == c - 1))
+                    | (4 * delta <= np.maximum(2.0 ** -fmt.precision * r_approx, least)))
+
+    def resolve(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n, near = np.count_nonzero(sel), kept["near"]
+        values, decided = np.zeros(n, dtype=fmt.dtype), np.zeros(n, dtype=bool)
+        in_near = near[np.nonzero(sel)[0], 0]
+        if in_near.any():
+            values[in_near], decided[in_near] = rational_grad.near_equal_values(sub, sel & near, fmt)
+        if not in_near.all():
+            values[~in_near], decided[~in_near] = rational_grad.perturbed_values(
+                sub, sel & ~near, fmt, kept["t"], kept["rest"], sm.at_max, sm.dead)
+        return values, decided
+
+    return candidates, resolve
