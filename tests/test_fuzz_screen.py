@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, strategies as st
 
 from softmax_oracle import fuzz
-from softmax_oracle._fuzz_screen import (element_keys, fallback_possible, narrow_midpoints, oracle_enclosed,
-                                         oracle_table, oracle_values, scores_and_bounds, wrong_class)
+from softmax_oracle._fuzz_screen import (call_key, element_keys, fallback_possible, narrow_midpoints,
+                                         oracle_enclosed, oracle_table, oracle_values, scores_and_bounds,
+                                         wrong_class)
 from softmax_oracle.candidates import FUNCTIONS
 from softmax_oracle.compare import compare, reference
 from softmax_oracle.errors import OracleError
@@ -498,3 +499,17 @@ def test_a_candidate_that_writes_to_its_input_changes_neither_reference_nor_repo
     assert result.max_ulp_error <= 0.51 and result.mismatch_count == 0
     again = compare(accurate.softmax, "softmax", *eval(f"({result.worst_input},)", {"np": np}))  # noqa: S307
     assert again.max_ulp_error == result.max_ulp_error
+
+
+def test_arguments_drawn_again_are_not_run_again():
+    """Hypothesis draws the same arguments again; the candidate runs once per distinct argument set and
+    the repeats count as examples (``test_the_screened_search_reports_what_comparing_every_example_reports``
+    shows they count as running them again would)."""
+    keys = []
+
+    def counted_softmax(x, axis=-1):
+        keys.append(call_key((x,), {"axis": axis}))
+        return accurate.softmax(x, axis=axis)
+
+    result = fuzz.search(counted_softmax, "softmax", dtype="float32", max_examples=300, seed=0, database=None)
+    assert len(keys) == len(set(keys)) < result.examples_run

@@ -30,8 +30,11 @@ ratio with the time spent in the candidate taken out of the search's (what
 the search itself costs).  ``oracle`` and ``candidate`` are the median
 milliseconds per search example spent getting the oracle's answers
 (``fuzz._Tracker._oracle``: calls, kept answers, 16-bit tables) and in the
-candidate; ``exact records`` counts the examples of the last round compared
-exactly (``compare``'s 200-bit record).  ``every example exact`` is the
+candidate; ``drawn again`` is the median share of a search's examples whose
+arguments an earlier example of the same search had (the search does not
+run them again: ``softmax_oracle.fuzz``'s docstring); ``exact records``
+counts the examples of the last round compared exactly (``compare``'s
+200-bit record).  ``every example exact`` is the
 empty-body ratio with the screen off (``--every-example`` adds it): every
 example gets ``compare``'s record, as before the screen.  Also reports after
 how many examples the planted 4-ULP defect of the test suite is first seen.
@@ -209,17 +212,18 @@ def main(argv: list[str] | None = None) -> int:
                 every_rate = every.examples_run / (time.process_time() - start)
             n = len(split.calls)  # examples drawn (examples_run leaves out those the oracle refused)
             per = 1e3 / n
+            again = n - len({call_key(*call) for call in split.calls})  # not run again (fuzz's module docstring)
             rates[i].append((n / cpu, len(same) / same_seconds, split.oracle * per, split.candidate * per,
-                             every_rate, n / (cpu - split.candidate), len(empty) / empty_seconds))
+                             every_rate, n / (cpu - split.candidate), len(empty) / empty_seconds, again / n))
             results[i] = r, split.records
     print("| candidate | function | dtype | search examples/s | strategies alone, same examples: examples/s "
           "| ratio | without the candidate | strategies alone, empty body: examples/s | ratio "
-          "| every example exact: ratio | oracle ms/example | candidate ms/example | exact records | worst ULP "
-          "| mismatching |")
-    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+          "| every example exact: ratio | oracle ms/example | candidate ms/example | drawn again | exact records "
+          "| worst ULP | mismatching |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for i, (candidate, function, dtype, grad) in enumerate(CASES):
         r, records = results[i]
-        med = [statistics.median(row[k] for row in rates[i]) for k in range(7)]
+        med = [statistics.median(row[k] for row in rates[i]) for k in range(8)]
         ratio = statistics.median(row[1] / row[0] for row in rates[i])
         bare = statistics.median(row[1] / row[5] for row in rates[i])
         empty = statistics.median(row[6] / row[0] for row in rates[i])
@@ -227,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         note = f" (replay diverged in {diverged[i]} of {opts.rounds} rounds)" if diverged[i] else ""
         print(f"| {candidate} | {'grad.' if grad else ''}{function} | {dtype} | {med[0]:.0f} | {med[1]:.0f} "
               f"| {ratio:.2f}x{note} | {bare:.2f}x | {med[6]:.0f} | {empty:.2f}x | {before} | {med[2]:.2f} "
-              f"| {med[3]:.2f} | {records} | {r.max_ulp_error:.4g} | {r.mismatch_count} |")
+              f"| {med[3]:.2f} | {med[7]:.0%} | {records} | {r.max_ulp_error:.4g} | {r.mismatch_count} |")
     sys.stdout.flush()
     first: list[int] = []
 

@@ -32,9 +32,18 @@ what comparing every example exactly would report for the same examples
 (by the enclosure's or the float64 rounding's width, or integers).  An example whose exact
 reference fails where the oracle did not is skipped when it is compared
 exactly, and counted when its bound made that unnecessary.  The oracle's
-answers are kept by argument bytes (Hypothesis draws the same arguments
-again), and the candidate gets copies of the arrays, so a candidate that
-writes to its inputs cannot change the reference computed after it runs.
+answers are kept by argument bytes, and the candidate gets copies of the
+arrays, so a candidate that writes to its inputs cannot change the reference
+computed after it runs.
+
+Hypothesis draws the same arguments again (a third of the examples of a
+1000-example gradient search, mostly in its target phase): such an example
+is not run again.  It counts as the first did (its score to
+``hypothesis.target``, its class mismatches), so the result is the one
+running it again would give for a candidate that is a function of its
+arguments, which a search assumes as Hypothesis assumes of any test.  A
+candidate whose answers vary from call to call on the same input (a race, an
+uninitialized buffer) is measured on its first answer for each input.
 
 The worst input (and the first with a class mismatch) of each search is kept
 in a Hypothesis example database, by default under ``.softmax-oracle/fuzz-db``
@@ -53,7 +62,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, settings, target
@@ -170,6 +179,16 @@ class _BudgetSpent(KeyboardInterrupt):
     """Raised inside the search when ``max_seconds`` is spent: Hypothesis stops without saving it as a failure."""
 
 
+class _Seen(NamedTuple):
+    """What an example did to the search's result, to do again when Hypothesis draws its arguments again:
+    the score given to ``hypothesis.target`` (None for a candidate's failure: no score), whether it counted
+    as a class mismatch, and the mismatches its exact record listed (empty where it had none)."""
+
+    score: float | None
+    counted: bool
+    mismatches: tuple[ClassMismatch, ...]
+
+
 class _Tracker:
     """The mutable state of one search; :meth:`result` freezes it."""
 
@@ -196,11 +215,35 @@ class _Tracker:
         # (element's key, candidate's value bits) -> exact ULP error, of the elements _no_worse evaluated
         # (_fuzz_screen.element_keys; (arguments, flat index) where there are none)
         self.exact_errors: dict[tuple[Any, ...], float] = {}
+        # arguments -> what their example did (Hypothesis draws the same arguments again)
+        self.seen: dict[tuple[Any, ...], _Seen] = {}
 
     def run(self, call: tuple[tuple[Any, ...], dict[str, Any]]) -> None:
         if self.max_seconds is not None and time.perf_counter() - self.start > self.max_seconds:
             raise _BudgetSpent
         args, kwargs = call
+        key = call_key(args, kwargs)
+        seen = self.seen.get(key)
+        if seen is None:
+            seen = self._first(args, kwargs)
+            if seen is None:  # no reference: nothing measured, nothing kept
+                return
+            if len(self.seen) >= _CACHED:
+                self.seen.clear()
+            self.seen[key] = seen
+        else:  # drawn again: what running it again would do to the result, without running it
+            if seen.counted:
+                self.mismatch_count += 1
+                self.mismatches.extend(seen.mismatches[: _KEPT - len(self.mismatches)])
+            if seen.score is not None:
+                target(seen.score, label="ulp_error")
+        self.examples += 1
+        if self.on_progress is not None:
+            self.on_progress(FuzzProgress(self.examples, time.perf_counter() - self.start,
+                                          max(self.best, 0.0), self.mismatch_count))
+
+    def _first(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Seen | None:
+        """Run and measure an example first drawn; what it did (None if the oracle or the exact reference failed)."""
         # a narrow format's examples skip the float64 rounding while the candidate is shown not correctly
         # rounded (see _fuzz_screen: the integer distance then proves most examples no worse)
         precise = self.fmt.precision > 24 or self.best < 1.0
@@ -208,7 +251,7 @@ class _Tracker:
             rounded, r64, precise = self._oracle(args, kwargs, precise)
         except OracleError as err:  # e.g. PrecisionExhausted: no reference, so nothing to measure
             _keep(self.oracle_errors, f"{type(err).__name__}: {err}")
-            return
+            return None
         try:
             with np.errstate(all="ignore"):  # a candidate's overflow is a finding, not a warning
                 got = self.impl(*copies(args), **dict(zip(kwargs, copies(tuple(kwargs.values())))))
@@ -217,12 +260,8 @@ class _Tracker:
             status, problem = "raised", f"raised {type(err).__name__}: {err}"
         if status != "ok":
             _keep(self.problems, f"{status}: {problem}")
-        elif not self._measure(np.asarray(got), rounded, r64, precise, args, kwargs):
-            return
-        self.examples += 1
-        if self.on_progress is not None:
-            self.on_progress(FuzzProgress(self.examples, time.perf_counter() - self.start,
-                                          max(self.best, 0.0), self.mismatch_count))
+            return _Seen(None, False, ())
+        return self._measure(np.asarray(got), rounded, r64, precise, args, kwargs)
 
     def _oracle(self, args: tuple[Any, ...], kwargs: dict[str, Any], precise: bool = True
                 ) -> tuple[np.ndarray, np.ndarray | None, bool]:
@@ -253,8 +292,9 @@ class _Tracker:
         return kept
 
     def _measure(self, got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | None, precise: bool,
-                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-        """Score the example, compare it exactly if it can change the result; False if the exact reference failed."""
+                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Seen | None:
+        """Score the example, compare it exactly if it can change the result; what it did to the result
+        (None if the exact reference failed)."""
         wrong = wrong_class(got, rounded)
         possible = fallback_possible(args, kwargs)  # compare may measure against the rounded values
         screen = None
@@ -277,15 +317,18 @@ class _Tracker:
                 ref = exact_reference(self.function, rounded, *args, grad=self.grad, **kwargs)
             except OracleError as err:  # as compare's reference would have raised: the example is skipped
                 _keep(self.oracle_errors, f"{type(err).__name__}: {err}")
-                return False
+                return None
             record = compare_output(self.impl, self.function, got, *args, grad=self.grad, reference=ref, **kwargs)
             if not screened:
                 score = record.max_ulp_error if math.isfinite(record.max_ulp_error) else _MISMATCH_SCORE
             self._record(record, args, kwargs)
-        elif wrong.any():
-            self.mismatch_count += 1
-        target(_MISMATCH_SCORE if wrong.any() else score, label="ulp_error")
-        return True
+            seen = _Seen(score, bool(record.wrong_class), tuple(record.wrong_class))
+        else:
+            seen = _Seen(score, bool(wrong.any()), ())
+            self.mismatch_count += seen.counted
+        score = _MISMATCH_SCORE if wrong.any() else score
+        target(score, label="ulp_error")
+        return seen._replace(score=score)
 
     def _no_worse(self, got: np.ndarray, bounds: np.ndarray, fallback: np.ndarray | None, args: tuple[Any, ...],
                   kwargs: dict[str, Any]) -> bool:
