@@ -409,7 +409,7 @@ def exact_elements(function: str, indices: Any, *args: Any, grad: bool = False, 
     falls back to the rounded values for the whole output).
     """
     check_function(function)
-    from .oracle._builders import BUILD  # the term builders of softmax_oracle.exact, shared
+    from .oracle._builders import BUILD  # the term builders the oracle and softmax_oracle.exact use
     from .formats import binary_format
     from .oracle._evaluate import _decide
     from .rounding import to_mpf

@@ -225,7 +225,7 @@ class _Tracker:
         key = call_key(args, kwargs)
         seen = self.seen.get(key)
         if seen is None:
-            seen = self._first(args, kwargs)
+            seen = self._first(args, kwargs, key)
             if seen is None:  # no reference: nothing measured, nothing kept
                 return
             if len(self.seen) >= _CACHED:
@@ -242,13 +242,14 @@ class _Tracker:
             self.on_progress(FuzzProgress(self.examples, time.perf_counter() - self.start,
                                           max(self.best, 0.0), self.mismatch_count))
 
-    def _first(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Seen | None:
-        """Run and measure an example first drawn; what it did (None if the oracle or the exact reference failed)."""
+    def _first(self, args: tuple[Any, ...], kwargs: dict[str, Any], key: tuple[Any, ...]) -> _Seen | None:
+        """Run and measure an example first drawn (``key``: its :func:`call_key`); what it did (None if the
+        oracle or the exact reference failed)."""
         # a narrow format's examples skip the float64 rounding while the candidate is shown not correctly
         # rounded (see _fuzz_screen: the integer distance then proves most examples no worse)
         precise = self.fmt.precision > 24 or self.best < 1.0
         try:
-            rounded, r64, precise = self._oracle(args, kwargs, precise)
+            rounded, r64, precise = self._oracle(args, kwargs, key, precise)
         except OracleError as err:  # e.g. PrecisionExhausted: no reference, so nothing to measure
             _keep(self.oracle_errors, f"{type(err).__name__}: {err}")
             return None
@@ -261,9 +262,9 @@ class _Tracker:
         if status != "ok":
             _keep(self.problems, f"{status}: {problem}")
             return _Seen(None, False, ())
-        return self._measure(np.asarray(got), rounded, r64, precise, args, kwargs)
+        return self._measure(np.asarray(got), rounded, r64, precise, args, kwargs, key)
 
-    def _oracle(self, args: tuple[Any, ...], kwargs: dict[str, Any], precise: bool = True
+    def _oracle(self, args: tuple[Any, ...], kwargs: dict[str, Any], key: tuple[Any, ...], precise: bool = True
                 ) -> tuple[np.ndarray, np.ndarray | None, bool]:
         """The oracle's answers ``(rounded, r64, precise)``: from the table of a 16-bit elementwise function,
         kept ones, or a call.  ``precise=False`` asks for ``rounded`` alone (``r64`` None, ``precise`` False)
@@ -274,7 +275,6 @@ class _Tracker:
         if self.table and not kwargs and isinstance(x, np.ndarray) and x.dtype == self.fmt.dtype:
             bits = x.view(self.fmt.uint_dtype)
             return self.table[0][bits], self.table[1][bits], True
-        key = call_key(args, kwargs)
         kept = self.oracle_cache.get(key)  # Hypothesis draws the same arguments again and again
         if kept is None or (precise and not kept[2]):
             if len(self.oracle_cache) >= _CACHED:
@@ -292,7 +292,7 @@ class _Tracker:
         return kept
 
     def _measure(self, got: np.ndarray, rounded: np.ndarray, r64: np.ndarray | None, precise: bool,
-                 args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Seen | None:
+                 args: tuple[Any, ...], kwargs: dict[str, Any], key: tuple[Any, ...]) -> _Seen | None:
         """Score the example, compare it exactly if it can change the result; what it did to the result
         (None if the exact reference failed)."""
         wrong = wrong_class(got, rounded)
@@ -301,7 +301,7 @@ class _Tracker:
         if not precise:  # the cheap screen: the integer distance; the float64 rounding where it proves nothing
             screen = scores_and_bounds(got, rounded, None, wrong, self.fmt, fallback=possible)
             if np.any(_with_fallback(screen) > self.best):
-                rounded, r64, precise = self._oracle(args, kwargs, True)  # the same rounded values
+                rounded, r64, precise = self._oracle(args, kwargs, key, True)  # the same rounded values
                 screen = None
         screened = r64 is not None or self.fmt.precision > 24 or not precise
         score = 0.0
@@ -311,7 +311,7 @@ class _Tracker:
                 screen = scores_and_bounds(got, rounded, r64, wrong, self.fmt, fallback=possible)
             scores, _, fallback = screen
             score = float(scores.max()) if scores.size else 0.0
-            exact = exact or not self._no_worse(got, _with_fallback(screen), fallback, args, kwargs)
+            exact = exact or not self._no_worse(got, _with_fallback(screen), fallback, args, kwargs, key)
         if exact:
             try:
                 ref = exact_reference(self.function, rounded, *args, grad=self.grad, **kwargs)
@@ -322,16 +322,16 @@ class _Tracker:
             if not screened:
                 score = record.max_ulp_error if math.isfinite(record.max_ulp_error) else _MISMATCH_SCORE
             self._record(record, args, kwargs)
-            seen = _Seen(score, bool(record.wrong_class), tuple(record.wrong_class))
+            counted, mismatches = bool(record.wrong_class), tuple(record.wrong_class)
         else:
-            seen = _Seen(score, bool(wrong.any()), ())
-            self.mismatch_count += seen.counted
+            counted, mismatches = bool(wrong.any()), ()
+            self.mismatch_count += counted
         score = _MISMATCH_SCORE if wrong.any() else score
         target(score, label="ulp_error")
-        return seen._replace(score=score)
+        return _Seen(score, counted, mismatches)
 
     def _no_worse(self, got: np.ndarray, bounds: np.ndarray, fallback: np.ndarray | None, args: tuple[Any, ...],
-                  kwargs: dict[str, Any]) -> bool:
+                  kwargs: dict[str, Any], key: tuple[Any, ...]) -> bool:
         """Whether the example's reported ULP error is proven ``<= self.best`` (it cannot change the result).
 
         The elements whose bound does not show it are evaluated exactly one by
@@ -349,7 +349,7 @@ class _Tracker:
         flat = got.reshape(-1)
         bits = bit_patterns(flat).tolist()
         elements = element_keys(self.function, self.grad, args, kwargs)
-        whole = call_key(args, kwargs) if elements is None else None
+        whole = key if elements is None else None
         keys = {i: (elements[i] if whole is None else (whole, i), bits[i]) for i in over.tolist()}
         known = {i: self.exact_errors.get(key) for i, key in keys.items()}
         todo = [i for i, error in known.items() if error is None]

@@ -76,7 +76,7 @@ def _sign(q: Fraction) -> int:
     return (q > 0) - (q < 0)
 
 
-def _upper(v: Any) -> Fraction:
+def _fraction(v: Any) -> Fraction:
     """A float64 or ``np.longdouble`` as an exact fraction."""
     num, den = v.as_integer_ratio()
     return Fraction(num, den)
@@ -107,9 +107,9 @@ def perturbed_values(cp: Any, sel: np.ndarray, fmt: Format, t_upper: np.ndarray,
         elif at_max[r, j]:
             exact = fa - f * a[j]
             sign = 0 if dead[r].sum() == ex.c - 1 else -_sign(fa)  # rest = 0 exactly: no delta
-            bound = abs(fa) * _upper(rest_upper[r, 0])
+            bound = abs(fa) * _fraction(rest_upper[r, 0])
         else:
-            exact, sign, bound = -f * a[j], _sign(fa), abs(fa) * _upper(t_upper[r, j])
+            exact, sign, bound = -f * a[j], _sign(fa), abs(fa) * _fraction(t_upper[r, j])
         low = _rounded(exact, fmt, sign)
         values.append(low)
         decided.append(sign == 0 or _rounded(exact + sign * bound, fmt) == low)
